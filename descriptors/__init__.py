@@ -1,0 +1,23 @@
+"""Compositions to arrays: parsing, encoding, canonical names and candidate enumeration."""
+
+from magnetscreen.datasets.errors import CompositionError
+from magnetscreen.descriptors.composition import parse_composition
+from magnetscreen.descriptors.encoding import (
+    CompositionBatch,
+    batch_from_arrays,
+    canonical_formula,
+    canonical_formulas,
+    decode,
+    encode,
+)
+
+__all__ = [
+    "CompositionError",
+    "CompositionBatch",
+    "batch_from_arrays",
+    "canonical_formula",
+    "canonical_formulas",
+    "decode",
+    "encode",
+    "parse_composition",
+]
