@@ -63,6 +63,33 @@ def _units_at(fractions_row, n_atoms, scale, units):
     return ok
 
 
+@numba.njit(cache=True)
+def _largest_remainder(fractions_row, width, units):
+    """Fractions as integers in units of 10**-FALLBACK_DECIMALS summing exactly to 10**FALLBACK_DECIMALS.
+
+    Largest-remainder rounding (ties to the earlier slot), so that re-reading the written formula gives
+    back the same integers: the canonical name of a canonical name is itself.
+    """
+    total = np.int64(10**FALLBACK_DECIMALS)
+    scale = 10.0**FALLBACK_DECIMALS
+    assigned = np.int64(0)
+    remainders = np.zeros(width, dtype=np.float64)
+    for j in range(width):
+        x = fractions_row[j] * scale
+        units[j] = np.int64(np.floor(x))
+        remainders[j] = x - units[j]
+        assigned += units[j]
+    for _ in range(total - assigned):
+        best = 0
+        for j in range(1, width):
+            if remainders[j] > remainders[best]:
+                best = j
+        units[best] += 1
+        remainders[best] = -1.0
+    for j in range(width, units.shape[0]):
+        units[j] = 0
+
+
 @numba.njit(cache=True, parallel=True)
 def canonical_units_kernel(elements, fractions, is_anchor):
     """Amounts of the canonical formula of every row, as integers in units of 10**-decimals.
@@ -71,7 +98,7 @@ def canonical_units_kernel(elements, fractions, is_anchor):
     of 10**-DECIMALS and, in order of preference, (1) the anchor elements (those flagged in
     ``is_anchor``: the non-metals B, C, N, O, ...) have an integer total amount; (2) some element has an
     integer amount. If no N qualifies, the amounts are the atomic
-    fractions (N = 1) rounded to FALLBACK_DECIMALS.
+    fractions (N = 1) rounded to FALLBACK_DECIMALS by largest remainder (so they sum to exactly 1).
 
     Parameters
     ----------
@@ -125,9 +152,7 @@ def canonical_units_kernel(elements, fractions, is_anchor):
                 break
         if not found:
             decimals[r] = FALLBACK_DECIMALS
-            fallback = 10.0**FALLBACK_DECIMALS
-            for j in range(w):
-                buf[j] = np.int64(np.round(row[j] * fallback))
+            _largest_remainder(row, width, buf)
         for j in range(w):
             units[r, j] = buf[j]
     return units, decimals
