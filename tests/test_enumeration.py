@@ -215,3 +215,13 @@ def test_mass_and_atomic_fractions_of_chunks_match_pymatgen():
             if z:
                 assert x == pytest.approx(comp.get_atomic_fraction(symbols[z]), rel=1e-9)
                 assert w == pytest.approx(comp.get_wt_fraction(symbols[z]), rel=1e-9)
+
+
+def test_fixed_element_by_equal_bounds():
+    family = builtin_family("2-14-1").with_overrides(bounds={"T": {"Co": (0.2, 0.2)}, "R": {"Dy": (0.0, 0.0)}})
+    names, _ = _all(plan_enumeration(family))
+    assert names
+    for name in names[::50]:
+        amounts = Composition(name).get_el_amt_dict()
+        assert amounts["Co"] == pytest.approx(2.8) and amounts["Fe"] == pytest.approx(11.2)
+        assert "Dy" not in amounts
