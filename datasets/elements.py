@@ -1,4 +1,4 @@
-"""Per-element constants indexed by atomic number, taken from pymatgen.
+"""Per-element constants indexed by atomic number, from the shipped element table (built from pymatgen).
 
 Arrays have length ``N_Z = 104`` so that ``array[Z]`` is the value of element ``Z`` (1..103);
 index 0 is the padding slot used by encoded composition batches and holds a neutral value.
@@ -12,8 +12,6 @@ the way magnet scientists write them.
 
 from __future__ import annotations
 
-import math
-import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -30,20 +28,17 @@ NONMETALS = frozenset({"H", "B", "C", "N", "O", "F", "P", "S", "Cl", "Se", "Br",
 
 @lru_cache(maxsize=1)
 def _table() -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-    from pymatgen.core.periodic_table import Element
+    from magnetscreen.datasets.element_table import load_element_table
 
-    symbols = [""]
+    table = load_element_table()
+    if table["Z"].tolist() != list(range(1, N_Z)):
+        raise RuntimeError("shipped element table does not hold Z = 1..103 in order")
+    symbols = ("",) + tuple(table["symbol"])
     masses = np.zeros(N_Z, dtype=np.float64)
+    masses[1:] = table["atomic_mass_u"].to_numpy(dtype=np.float64)
     chi = np.full(N_Z, np.nan, dtype=np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pymatgen warns for elements without a Pauling value
-        for z in range(1, N_Z):
-            el = Element.from_Z(z)
-            symbols.append(el.symbol)
-            masses[z] = float(el.atomic_mass)
-            x = float(el.X)
-            chi[z] = x if math.isfinite(x) and x > 0 else np.nan
-    return tuple(symbols), masses, chi
+    chi[1:] = table["X_pauling"].to_numpy(dtype=np.float64)
+    return symbols, masses, chi
 
 
 def element_symbols() -> tuple[str, ...]:

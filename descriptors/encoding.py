@@ -14,8 +14,9 @@ fractions only, so it is the same whatever the element order or scaling of the i
    of 0.0001 and, by preference, (a) the non-metals present (B, C, N, O, ...: the anions or
    interstitials of the prototype) have an integer total amount, else (b) some element has an integer
    amount;
-3. if no such N exists, atomic fractions with 6 decimals, rounded by largest remainder so that they
-   sum to exactly 1 (then the canonical name of a canonical name is itself);
+3. if no such N exists, the atomic fractions are rounded to 6 decimals by largest remainder (so they
+   sum to exactly 1) and step 2 is applied to the rounded fractions; if it fails again, the rounded
+   fractions are the amounts (so the canonical name of a canonical name is itself);
 4. amount 1 omitted, trailing zeros dropped.
 
 So ``(Nd0.8Dy0.2)2Fe14B`` is ``Nd1.6Dy0.4Fe14B``, ``Sr0.9La0.1Fe12O19`` keeps its 19 oxygens, and

@@ -67,8 +67,7 @@ def _units_at(fractions_row, n_atoms, scale, units):
 def _largest_remainder(fractions_row, width, units):
     """Fractions as integers in units of 10**-FALLBACK_DECIMALS summing exactly to 10**FALLBACK_DECIMALS.
 
-    Largest-remainder rounding (ties to the earlier slot), so that re-reading the written formula gives
-    back the same integers: the canonical name of a canonical name is itself.
+    Largest-remainder rounding; remainders within 1e-9 count as ties, won by the earlier slot.
     """
     total = np.int64(10**FALLBACK_DECIMALS)
     scale = 10.0**FALLBACK_DECIMALS
@@ -82,12 +81,41 @@ def _largest_remainder(fractions_row, width, units):
     for _ in range(total - assigned):
         best = 0
         for j in range(1, width):
-            if remainders[j] > remainders[best]:
+            if remainders[j] > remainders[best] + 1e-9:  # float ties go to the earlier slot
                 best = j
         units[best] += 1
         remainders[best] = -1.0
     for j in range(width, units.shape[0]):
         units[j] = 0
+
+
+@numba.njit(cache=True)
+def _search_formula_unit(row, elements_row, width, is_anchor, buf):
+    """Find the canonical formula unit of one row (stages 1 and 2 below); units in ``buf``. True if found."""
+    has_anchor = False
+    for j in range(width):
+        if is_anchor[elements_row[j]]:
+            has_anchor = True
+    scale = 10.0**DECIMALS
+    one = np.int64(10**DECIMALS)
+    for stage in range(2):
+        if stage == 0 and not has_anchor:
+            continue
+        for n_atoms in range(1, N_MAX + 1):
+            if not _units_at(row, float(n_atoms), scale, buf):
+                continue
+            if stage == 0:
+                anchor_units = np.int64(0)
+                for j in range(width):
+                    if is_anchor[elements_row[j]]:
+                        anchor_units += buf[j]
+                if anchor_units % one == 0:
+                    return True
+            else:
+                for j in range(width):
+                    if buf[j] % one == 0:
+                        return True
+    return False
 
 
 @numba.njit(cache=True, parallel=True)
@@ -97,8 +125,10 @@ def canonical_units_kernel(elements, fractions, is_anchor):
     The formula unit N (atoms) is the smallest N in 1..N_MAX at which every amount N*x_i is a multiple
     of 10**-DECIMALS and, in order of preference, (1) the anchor elements (those flagged in
     ``is_anchor``: the non-metals B, C, N, O, ...) have an integer total amount; (2) some element has an
-    integer amount. If no N qualifies, the amounts are the atomic
-    fractions (N = 1) rounded to FALLBACK_DECIMALS by largest remainder (so they sum to exactly 1).
+    integer amount. If no N qualifies, the fractions are rounded to FALLBACK_DECIMALS by largest
+    remainder (so they sum to exactly 1) and the search is repeated on the rounded fractions; if it
+    fails again, the rounded fractions are the amounts. Re-reading a canonical name therefore gives the
+    same name.
 
     Parameters
     ----------
@@ -114,45 +144,22 @@ def canonical_units_kernel(elements, fractions, is_anchor):
     n, w = fractions.shape
     units = np.zeros((n, w), dtype=np.int64)
     decimals = np.full(n, DECIMALS, dtype=np.int64)
-    scale = 10.0**DECIMALS
-    one = np.int64(10**DECIMALS)
     for r in numba.prange(n):
-        row = fractions[r]
-        has_anchor = False
         width = 0
         for j in range(w):
             if elements[r, j] != 0:
                 width = j + 1
-                if is_anchor[elements[r, j]]:
-                    has_anchor = True
         buf = np.zeros(w, dtype=np.int64)
-        found = False
-        for stage in range(2):
-            if stage == 0 and not has_anchor:
-                continue
-            for n_atoms in range(1, N_MAX + 1):
-                if not _units_at(row, float(n_atoms), scale, buf):
-                    continue
-                if stage == 0:
-                    anchor_units = np.int64(0)
-                    for j in range(width):
-                        if is_anchor[elements[r, j]]:
-                            anchor_units += buf[j]
-                    good = anchor_units % one == 0
-                else:
-                    good = False
-                    for j in range(width):
-                        if buf[j] % one == 0:
-                            good = True
-                            break
-                if good:
-                    found = True
-                    break
-            if found:
-                break
-        if not found:
-            decimals[r] = FALLBACK_DECIMALS
-            _largest_remainder(row, width, buf)
+        if not _search_formula_unit(fractions[r], elements[r], width, is_anchor, buf):
+            _largest_remainder(fractions[r], width, buf)
+            rounded = np.zeros(w, dtype=np.float64)
+            for j in range(width):
+                rounded[j] = buf[j] / 10.0**FALLBACK_DECIMALS
+            again = np.zeros(w, dtype=np.int64)
+            if _search_formula_unit(rounded, elements[r], width, is_anchor, again):
+                buf[:] = again
+            else:
+                decimals[r] = FALLBACK_DECIMALS
         for j in range(w):
             units[r, j] = buf[j]
     return units, decimals
