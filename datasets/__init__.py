@@ -19,6 +19,8 @@ from magnetscreen.datasets.families import (
     parse_family,
 )
 from magnetscreen.datasets.hree import HreeSet, hree_set, hree_set_names, hree_sets
+from magnetscreen.datasets.tables import load_curie, load_elements, load_intrinsic, load_table, table_names
+from magnetscreen.datasets.user_data import load_user_dataset
 
 __all__ = [
     "CompositionConstraint",
@@ -37,6 +39,12 @@ __all__ = [
     "hree_set",
     "hree_set_names",
     "hree_sets",
+    "load_curie",
+    "load_elements",
     "load_family",
+    "load_intrinsic",
+    "load_table",
+    "load_user_dataset",
     "parse_family",
+    "table_names",
 ]

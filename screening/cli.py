@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=None, metavar="N", help="override the config's chunk size")
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
     p.set_defaults(func="magnetscreen.screening.cli_enumerate:run")
+
+    p = sub.add_parser("data", help="list, show and check datasets",
+                       description="List the shipped datasets (rows, columns, methods, sources), print the rows "
+                       "of one, or validate a user dataset (CSV or Parquet).",
+                       epilog="examples: magnetscreen data | magnetscreen data show intrinsic | "
+                       "magnetscreen data check my_measurements.csv")
+    p.add_argument("action", nargs="?", choices=("list", "show", "check"), help="default: list")
+    p.add_argument("name", nargs="?", metavar="NAME|FILE", help="dataset name (show) or file (check)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="print at most N rows")
+    p.add_argument("--formula-column", default="formula", help="formula column of a user file (check)")
+    p.set_defaults(func="magnetscreen.screening.cli_data:run")
     return parser
 
 

@@ -1,0 +1,74 @@
+"""``magnetscreen data``: the shipped datasets, their rows, and checks of a user's dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import pandas as pd
+
+from magnetscreen.datasets.tables import load_table, table_names
+from magnetscreen.datasets.user_data import load_user_dataset
+
+
+def _summary(name: str) -> dict:
+    frame = load_table(name)
+    prov = frame.attrs["provenance"]
+    if name == "elements":
+        return {"name": name, "rows": len(frame), "columns": list(frame.columns),
+                "methods": {}, "sources": [prov["source"] + f" (pymatgen {prov['pymatgen_version']})"]}
+    return {"name": name, "rows": len(frame), "columns": list(frame.columns), "methods": prov["methods"],
+            "sources": prov["sources"], "description": prov["description"], "sha256": prov["sha256"]}
+
+
+def run(args: argparse.Namespace) -> int:
+    from magnetscreen.datasets.errors import DataError
+
+    action = args.action or "list"
+    if action in ("show", "check") and not args.name:
+        raise DataError(f"data {action}: missing {'dataset name' if action == 'show' else 'file'} "
+                        f"(shipped datasets: {', '.join(table_names())})")
+    if action == "list":
+        rows = [_summary(n) for n in table_names()]
+        if args.format == "json":
+            print(json.dumps(rows, indent=2))
+            return 0
+        for r in rows:
+            methods = ", ".join(f"{k} {v}" for k, v in r["methods"].items()) or "derived"
+            print(f"{r['name']}: {r['rows']} rows, {len(r['sources'])} source(s), {methods}")
+            if r.get("description"):
+                print(f"  {r['description']}")
+            print(f"  columns: {', '.join(r['columns'])}")
+        print("\nmagnetscreen data show NAME prints the rows; docs/data.md explains what is thin and why.")
+        return 0
+    if action == "show":
+        frame = load_table(args.name)
+        if args.limit is not None:
+            frame = frame.head(args.limit)
+        _print(frame, args.format)
+        return 0
+    # check
+    from magnetscreen.descriptors import canonical_formulas, encode
+
+    frame = load_user_dataset(args.name, formula_column=args.formula_column)
+    prov = frame.attrs["provenance"]
+    frame.insert(1, "canonical_formula", canonical_formulas(encode(frame["formula"].tolist())))
+    print(f"{args.name}: {prov['rows']} valid rows; columns {prov['columns']}", file=sys.stderr)
+    for column, rule in prov["conversions"].items():
+        print(f"  converted {rule}", file=sys.stderr)
+    if args.limit is not None:
+        frame = frame.head(args.limit)
+    _print(frame, args.format)
+    return 0
+
+
+def _print(frame: pd.DataFrame, fmt: str) -> None:
+    if fmt == "json":
+        print(frame.to_json(orient="records", indent=2))
+    elif fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
+                               "display.max_colwidth", 60):
+            print(frame.to_string(index=False))
