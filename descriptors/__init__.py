@@ -2,6 +2,8 @@
 
 from magnetscreen.datasets.errors import CompositionError
 from magnetscreen.descriptors.composition import parse_composition
+from magnetscreen.descriptors.featurize import CompositionFeaturizer, feature_names, featurize
+from magnetscreen.descriptors.hree import hree_intensity
 from magnetscreen.descriptors.encoding import (
     CompositionBatch,
     batch_from_arrays,
@@ -14,6 +16,10 @@ from magnetscreen.descriptors.encoding import (
 __all__ = [
     "CompositionError",
     "CompositionBatch",
+    "CompositionFeaturizer",
+    "feature_names",
+    "featurize",
+    "hree_intensity",
     "batch_from_arrays",
     "canonical_formula",
     "canonical_formulas",

@@ -167,7 +167,10 @@ def encode(compositions: Iterable[CompositionLike] | CompositionLike, width: int
         try:
             rows.append(_row(composition))
         except CompositionError as exc:
-            raise CompositionError(f"composition #{i}: {exc}") from None
+            error = CompositionError(f"composition #{i}: {exc}")
+            error.index = i  # position in the input, for callers that map it to a file line
+            error.detail = str(exc)
+            raise error from None
     needed = max((len(z) for z, _ in rows), default=1)
     if width is None:
         width = needed

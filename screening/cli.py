@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
     p.set_defaults(func="magnetscreen.screening.cli_enumerate:run")
 
+    p = sub.add_parser("featurize", help="compute composition descriptors for a file of formulas",
+                       description="Compute the magnetscreen composition descriptors (numba kernels) for a file of "
+                       "formulas: text (one per line), CSV or Parquet. Output: Parquet (default) or CSV with "
+                       "formula, canonical_formula and one column per feature.")
+    p.add_argument("file", metavar="FILE", help="formulas: .txt (one per line), .csv or .parquet")
+    p.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .csv")
+    p.add_argument("--format", choices=("parquet", "csv"), default=None, help="default: from the suffix of --out")
+    p.add_argument("--formula-column", default="formula", help="formula column of a CSV/Parquet input")
+    p.add_argument("--quiet", action="store_true", help="do not print the summary")
+    p.set_defaults(func="magnetscreen.screening.cli_featurize:run")
+
     p = sub.add_parser("data", help="list, show and check datasets",
                        description="List the shipped datasets (rows, columns, methods, sources), print the rows "
                        "of one, or validate a user dataset (CSV or Parquet).",
