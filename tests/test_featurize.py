@@ -205,3 +205,16 @@ def test_cli_featurize(tmp_path):
     result = subprocess.run([*cmd[:4], str(bad), "--out", str(tmp_path / "b.parquet")], capture_output=True, text=True)
     assert result.returncode == 2 and "line 2: 'Nd2Fe14X': unknown element 'X'" in result.stderr
     assert not (tmp_path / "b.parquet").exists()
+
+
+def test_hree_kernel_equals_naive_python():
+    from magnetscreen.descriptors.hree import hree_mask
+    from magnetscreen.descriptors.hree_kernels import hree_intensity_kernel
+
+    batch = random_batch(seed=5)
+    for name in ("default", "china-2025-04", "china-2025-10"):
+        mask = hree_mask(name)
+        got = hree_intensity_kernel(batch.elements, batch.mass_fractions, mask)
+        for r in range(len(batch)):
+            expected = 1000 * sum(w for z, w in zip(batch.elements[r], batch.mass_fractions[r]) if z and mask[z])
+            assert got[r] == pytest.approx(expected, rel=1e-12, abs=1e-12)
