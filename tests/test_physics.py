@@ -1,0 +1,82 @@
+"""Physics layer against hand calculations and the formulas of the science notes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from magnetscreen.models import physics as ph
+
+MU0 = 4e-7 * math.pi  # the hand calculations use the classical value; scipy's CODATA value differs by 1e-10
+
+
+def test_nd2fe14b_room_temperature_hand_values():
+    K1, Js = 4.9, 1.61
+    assert float(ph.anisotropy_field_T(K1, Js)) == pytest.approx(2 * K1 * 1e6 * MU0 / Js, rel=1e-9)
+    assert float(ph.anisotropy_field_T(K1, Js)) == pytest.approx(7.65, abs=0.01)  # "about 7.6 T"
+    assert float(ph.hardness_kappa(K1, Js)) == pytest.approx(math.sqrt(K1 * 1e6 * MU0) / Js, rel=1e-9)
+    assert float(ph.hardness_kappa(K1, Js)) == pytest.approx(1.54, abs=0.005)
+    assert float(ph.bhmax_bound_kJm3(Js)) == pytest.approx(Js**2 / (4 * MU0) / 1000, rel=1e-9)
+    assert float(ph.bhmax_bound_kJm3(Js)) == pytest.approx(515.7, abs=0.2)  # about 516 kJ/m^3, 64.8 MGOe
+    assert float(ph.bhmax_bound_kJm3(Js)) / 7.958 == pytest.approx(64.8, abs=0.05)
+
+
+def test_kuzmin_hand_values_and_limits():
+    s, Tc = 0.5, 600.0
+    t = 300 / Tc
+    expected = (1 - s * t**1.5 - (1 - s) * t**2.5) ** (1 / 3)
+    assert float(ph.kuzmin_m(300, Tc, s)) == pytest.approx(expected, rel=1e-12)
+    assert float(ph.kuzmin_m(0, Tc, s)) == 1.0
+    assert float(ph.kuzmin_m(Tc, Tc, s)) == 0.0 and float(ph.kuzmin_m(2 * Tc, Tc, s)) == 0.0
+    m = ph.kuzmin_m(np.linspace(0, Tc, 50), Tc, s)
+    assert np.all(np.diff(m) <= 0)
+    with pytest.raises(ValueError, match="0 < s < 5/2"):
+        ph.kuzmin_m(300, Tc, 3.0)
+
+
+def test_callen_callen_and_rescaling():
+    s, Tc = 0.6, 585.0
+    m295, m423 = ph.kuzmin_m(295, Tc, s), ph.kuzmin_m(423.15, Tc, s)
+    assert float(ph.scale_js(1.61, 295, 423.15, Tc, s)) == pytest.approx(1.61 * m423 / m295, rel=1e-12)
+    assert float(ph.scale_k1(4.9, 295, 423.15, Tc, s)) == pytest.approx(4.9 * (m423 / m295) ** 3, rel=1e-12)
+    assert float(ph.scale_k1(4.9, 295, 423.15, Tc, s, exponent=5)) < float(ph.scale_k1(4.9, 295, 423.15, Tc, s))
+    assert float(ph.scale_js(1.61, 295, 600, Tc, s)) == 0.0 and float(ph.scale_k1(4.9, 295, 600, Tc, s)) == 0.0
+
+
+def test_kronmueller_remanence_and_energy_product_branches():
+    route = ph.ProcessingRoute(alpha=0.4, n_eff=1.0, remanence_factor=0.9)
+    hc = float(ph.coercivity_T(7.65, 1.61, route))
+    assert hc == pytest.approx(0.4 * 7.65 - 1.61)
+    br = float(ph.remanence_T(1.61, route))
+    assert br == pytest.approx(0.9 * 1.61)
+    value, branch = ph.bhmax_kJm3(br, hc)
+    assert str(branch) == "remanence" and float(value) == pytest.approx(br**2 / (4 * MU0) / 1000, rel=1e-9)
+    # a weak coercivity bounds the product: Hc (Br - mu0 Hc) with H in A/m
+    value, branch = ph.bhmax_kJm3(1.2, 0.3)
+    assert str(branch) == "coercivity"
+    assert float(value) == pytest.approx((0.3 / MU0) * (1.2 - 0.3) / 1000, rel=1e-9)
+    assert float(ph.coercivity_T(1.0, 1.6)) == 0.0  # floored, never negative
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        ph.ProcessingRoute(alpha=-1)
+
+
+def test_easy_plane_is_not_a_hard_magnet():
+    assert float(ph.anisotropy_field_T(-1.3, 1.5)) == 0.0 and float(ph.hardness_kappa(-1.3, 1.5)) == 0.0
+
+
+def test_every_metric_is_zero_above_tc():
+    out = ph.performance(Js_T=[1.61, 1.61], K1_MJm3=[4.9, 4.9], Tc_K=[585, 585], T_ref_K=295,
+                         T_K=[300, 600], s=0.5)
+    for key in ("Js_T", "K1_MJm3", "muHA_T", "kappa", "muHc_T", "Br_T", "BHmax_kJm3", "BHmax_bound_kJm3"):
+        assert out[key][1] == 0.0 and out[key][0] > 0.0, key
+    assert list(out["BHmax_branch"]) == ["remanence", "none"]
+
+
+def test_grades():
+    assert list(ph.grade_of([1.0, 1.2, 2.05, 3.6])) == ["", "N", "SH", "AH"]
+    assert bool(ph.meets_grade(2.1, "SH", 423.15)) and not bool(ph.meets_grade(2.1, "SH", 453.15))
+    assert not bool(ph.meets_grade(1.9, "SH"))
+    with pytest.raises(ValueError, match="unknown grade 'XX'"):
+        ph.meets_grade(2.0, "XX")
