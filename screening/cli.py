@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, metavar="N", help="print at most N rows")
     p.add_argument("--formula-column", default="formula", help="formula column of a user file (check)")
     p.set_defaults(func="magnetscreen.screening.cli_data:run")
+
+    from magnetscreen.screening import cli_disclose, cli_risk
+
+    cli_risk.add_parser(sub)
+    cli_disclose.add_parser(sub)
     return parser
 
 
