@@ -79,11 +79,26 @@ class FlatEnsemble:
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"expected a 2-D feature matrix with {self.n_features} columns, got shape {X.shape}")
-        arrays = (self.offset, self.left, self.right, self.feature, self.threshold, self.value)
+        links, numbers = self.packed()
         if self.kind == "average":
-            return _k.forest_predict_kernel(X, *arrays)
-        mean = _k.boosting_predict_kernel(X, *arrays, self.init, self.learning_rate)
+            return _k.forest_predict_kernel(X, self.offset, links, numbers)
+        mean = _k.boosting_predict_kernel(X, self.offset, links, numbers, self.init, self.learning_rate)
         return mean, np.zeros_like(mean)
+
+    def packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """Node arrays for the kernels: links int64 (3, N) = left, right (global node ids, -1 at leaves),
+        feature; numbers float64 (2, N) = threshold, value. Built once and cached."""
+        cached = self.__dict__.get("_packed")
+        if cached is None:
+            start = np.repeat(self.offset[:-1], np.diff(self.offset))
+            leaf = self.left == -1
+            links = np.ascontiguousarray(np.stack([np.where(leaf, -1, self.left + start),
+                                                   np.where(leaf, -1, self.right + start), self.feature]),
+                                         dtype=np.int64)
+            numbers = np.ascontiguousarray(np.stack([self.threshold, self.value]), dtype=np.float64)
+            cached = (links, numbers)
+            object.__setattr__(self, "_packed", cached)
+        return cached
 
 
 def flatten(estimator, metadata: dict | None = None) -> FlatEnsemble:
