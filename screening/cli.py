@@ -75,10 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formula-column", default="formula", help="formula column of a user file (check)")
     p.set_defaults(func="magnetscreen.screening.cli_data:run")
 
-    from magnetscreen.screening import cli_disclose, cli_risk
+    from magnetscreen.screening import cli_disclose, cli_predict, cli_risk, cli_train
 
     cli_risk.add_parser(sub)
     cli_disclose.add_parser(sub)
+    cli_train.add_parser(sub)
+    cli_predict.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,227 @@
+"""Surrogates: kernels against naive Python, safe files, retraining reproduces the shipped models,
+calibrated coverage, the predict command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from magnetscreen.descriptors import encode, featurize
+from magnetscreen.models import surrogate_kernels as k
+from magnetscreen.models.npzfile import ModelFileError, load_arrays, save_arrays
+from magnetscreen.models.physics import MU0
+from magnetscreen.models.surrogates import TARGETS, default_model_dir, load_surrogates, save_surrogates
+from magnetscreen.models.training import ONE_SIGMA, _conformal, train_surrogates, training_set
+
+SYMBOLS = ["Nd", "Pr", "Dy", "Fe", "Co", "B", "Sm", "Cu", "Ti", "N"]
+
+
+def _naive_l1(a: dict, b: dict) -> float:
+    return sum(abs(a.get(e, 0.0) - b.get(e, 0.0)) for e in set(a) | set(b))
+
+
+def _as_dict(batch, i):
+    return {int(z): float(x) for z, x in zip(batch.elements[i], batch.fractions[i]) if z > 0}
+
+
+compositions = st.dictionaries(st.sampled_from(SYMBOLS), st.integers(1, 20), min_size=1, max_size=5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(compositions, min_size=1, max_size=6), st.lists(compositions, min_size=1, max_size=8),
+       st.lists(st.floats(-5, 5), min_size=8, max_size=8))
+def test_nearest_phase_kernel_equals_naive(queries, train, values):
+    qb, tb = encode(queries), encode(train)
+    vals = np.array(values[: len(train)])
+    got, dist = k.nearest_phase_kernel(qb.elements, qb.fractions, tb.elements, tb.fractions, vals)
+    for i in range(len(qb)):
+        d = [_naive_l1(_as_dict(qb, i), _as_dict(tb, j)) for j in range(len(tb))]
+        best = min(d)
+        ties = [vals[j] for j in range(len(tb)) if abs(d[j] - best) <= 1e-12]
+        assert dist[i] == pytest.approx(best, rel=1e-12, abs=1e-15)
+        assert got[i] == pytest.approx(sum(ties) / len(ties), rel=1e-12, abs=1e-15)
+
+
+def test_domain_kernel_equals_naive_and_is_exact_in_span():
+    rng = np.random.default_rng(3)
+    d, m, k_ = 12, 9, 4
+    mean, scale = rng.normal(size=d), rng.uniform(0.5, 2.0, size=d)
+    q, _ = np.linalg.qr(rng.normal(size=(d, k_)))
+    components = np.ascontiguousarray(q.T)
+    train = rng.normal(size=(m, d))
+    z_train = (train - mean) / scale
+    proj = z_train @ components.T
+    resid = np.sqrt(np.clip((z_train**2).sum(1) - (proj**2).sum(1), 0, None))
+    mask = rng.random((m, 2)) < 0.6
+    mask[0] = True
+    X = rng.normal(size=(20, d))
+    got = k.domain_distance_kernel(X, mean, scale, components, proj, resid, mask)
+    for i in range(len(X)):
+        z = (X[i] - mean) / scale
+        p = components @ z
+        r = np.sqrt(max(z @ z - p @ p, 0.0))
+        dists = [np.sqrt(((p - proj[j]) ** 2).sum() + (r - resid[j]) ** 2) for j in range(m)]
+        for t in range(2):
+            expected = min(dists[j] for j in range(m) if mask[j, t])
+            assert got[i, t] == pytest.approx(expected, rel=1e-12)
+            # a lower bound of the full Euclidean distance
+            full = min(np.linalg.norm(z - z_train[j]) for j in range(m) if mask[j, t])
+            assert got[i, t] <= full + 1e-12
+    # with k = d the subspace is everything and the distance is the Euclidean one
+    full_components = np.eye(d)
+    proj_full = z_train.copy()
+    got_full = k.domain_distance_kernel(X, mean, scale, full_components, proj_full, np.zeros(m), mask)
+    for i in range(3):
+        z = (X[i] - mean) / scale
+        assert got_full[i, 0] == pytest.approx(min(np.linalg.norm(z - z_train[j]) for j in range(m) if mask[j, 0]))
+
+
+def test_conformal_quantile_by_hand():
+    scores = np.arange(1.0, 11.0)  # n = 10: ceil(11 * 0.6827) = 8 -> 8th smallest
+    assert _conformal(scores, ONE_SIGMA) == 8.0
+    assert _conformal(scores, 0.9) == 10.0  # ceil(9.9) = 10
+
+
+def test_k1_rows_derived_from_anisotropy_field():
+    data = training_set("K1_MJm3")
+    derived = data.frame[data.frame["origin"].str.contains("from muHA")]
+    assert len(derived) > 0
+    row = derived.iloc[0]
+    assert row["y"] == pytest.approx(row["muHA_T"] * row["Js_T"] / (2 * MU0) / 1e6)
+
+
+@pytest.fixture(scope="module")
+def retrained():
+    return train_surrogates(seed=0)
+
+
+def _without_dates(card: dict) -> dict:
+    return {k: v for k, v in card.items() if k not in ("trained", "versions")}
+
+
+def test_retraining_reproduces_the_shipped_models(retrained, tmp_path):
+    shipped = load_surrogates()
+    for target in TARGETS:
+        a, b = shipped.surrogates[target], retrained.surrogates[target]
+        assert a.kind == b.kind, target
+        assert _without_dates(a.card) == _without_dates(b.card), target
+        assert a.sigma_scale == b.sigma_scale and a.sigma_floor == b.sigma_floor
+        if a.ensemble is not None:
+            for name in ("offset", "left", "right", "feature", "threshold", "value"):
+                assert np.array_equal(getattr(a.ensemble, name), getattr(b.ensemble, name)), (target, name)
+        else:
+            assert np.array_equal(a.phase_values, b.phase_values)
+    np.testing.assert_allclose(shipped.domain.thresholds, retrained.domain.thresholds, rtol=1e-9)
+    # and the predictions of a written and reloaded copy equal the in-memory ones
+    save_surrogates(retrained, tmp_path)
+    again = load_surrogates(tmp_path)
+    formulas = ["Nd2Fe14B", "SmCo5", "Fe16N2", "(Nd0.8Dy0.2)2Fe14B"]
+    p1, p2 = retrained.predict(formulas), again.predict(formulas)
+    for key in p1:
+        assert np.array_equal(p1[key], p2[key]), key
+
+
+def test_cards_report_protocol_metrics_and_coverage():
+    for target, card in load_surrogates().cards.items():
+        assert card["target"] == target and card["n_rows"] > 0 and len(card["data_sha256"]) == 64
+        for kind in ("random_forest", "extra_trees", "gradient_boosting", "nearest_phase"):
+            assert set(card["metrics"]["kfold"][kind]) >= {"MAE", "RMSE", "R2"}
+        assert card["metrics"]["lofo"], target
+        assert card["model"] == min(card["metrics"]["kfold"], key=lambda m: card["metrics"]["kfold"][m]["MAE"])
+        assert 0.0 < card["coverage"]["empirical"] <= 1.0
+
+
+def test_coverage_on_held_out_folds_is_near_nominal():
+    """The target with enough data (Tc: > 100 rows) is calibrated within 5 points on held-out folds."""
+    card = load_surrogates().cards["Tc_K"]
+    assert card["n_rows"] >= 100
+    for interval in card["coverage"]["intervals"]:
+        assert abs(interval["empirical"] - interval["nominal"]) <= 0.05, interval
+
+
+def test_sigma_is_positive_and_in_domain_for_training_compositions():
+    models = load_surrogates()
+    data = training_set("Tc_K")
+    pred = models.predict(list(data.frame["formula"][:20]))
+    assert np.all(pred["Tc_K_sigma"] > 0)
+    assert pred["Tc_K_in_domain"].all()  # distance 0 to itself
+
+
+def test_far_compositions_are_flagged_out_of_domain():
+    pred = load_surrogates().predict(["UO2", "Nd2Fe14B"])
+    assert not pred["in_domain"][0]
+
+
+def test_model_files_refuse_corruption(tmp_path):
+    save_arrays(tmp_path / "a.npz", {"x": np.arange(5.0)}, format_name="f", format_version=1)
+    arrays, _ = load_arrays(tmp_path / "a.npz", format_name="f", format_version=1)
+    assert np.array_equal(arrays["x"], np.arange(5.0))
+    with pytest.raises(ModelFileError, match="expected format"):
+        load_arrays(tmp_path / "a.npz", format_name="g", format_version=1)
+    raw = bytearray((tmp_path / "a.npz").read_bytes())
+    # flip a byte of the array data (stored uncompressed: find the float 3.0)
+    pos = bytes(raw).find(np.float64(3.0).tobytes())
+    raw[pos] ^= 0xFF
+    (tmp_path / "b.npz").write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match="checksum mismatch|not a readable .npz"):
+        load_arrays(tmp_path / "b.npz", format_name="f", format_version=1)
+    # a well-formed zip whose array was edited without updating the manifest
+    with np.load(tmp_path / "a.npz", allow_pickle=False) as data:
+        contents = {name: data[name] for name in data.files}
+    contents["x"] = contents["x"] + 1.0
+    np.savez(tmp_path / "c.npz", **contents)
+    with pytest.raises(ModelFileError, match="checksum mismatch for array 'x'"):
+        load_arrays(tmp_path / "c.npz", format_name="f", format_version=1)
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_arrays(tmp_path / "missing.npz", format_name="f", format_version=1)
+    with pytest.raises(ModelFileError, match="no such model folder"):
+        load_surrogates(tmp_path / "nothing")
+
+
+def test_shipped_files_are_not_pickles():
+    for path in default_model_dir().glob("*.npz"):
+        with np.load(path, allow_pickle=False) as data:
+            assert all(data[name].dtype.kind in "biuf" for name in data.files)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "magnetscreen.screening.cli", *args], capture_output=True, text=True)
+
+
+def test_predict_json_records_keep_the_input_formula():
+    result = run_cli("predict", "Fe14Nd2B", "SmCo5", "--format", "json", "--temperature", "300")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["formula"] for r in rows] == ["Fe14Nd2B", "SmCo5"]
+    assert rows[0]["canonical_formula"] == "Nd2Fe14B"
+    for key in ("Js_T", "K1_MJm3", "Tc_K", "muHA_T", "kappa", "BHmax_kJm3", "muHc_T"):
+        assert key in rows[0] and f"{key}_sigma" in rows[0]
+    assert isinstance(rows[0]["in_domain"], bool)
+    # the derived metrics follow the physics layer from the predicted intrinsic values
+    from magnetscreen.models.physics import performance
+
+    r = rows[0]
+    ref = performance(r["Js_T"], r["K1_MJm3"], r["Tc_K"], 295.0, 300.0, 0.5)
+    assert r["muHA_T"] == pytest.approx(float(ref["muHA_T"]), rel=1e-12)
+    assert r["BHmax_kJm3"] == pytest.approx(float(ref["BHmax_kJm3"]), rel=1e-12)
+
+
+def test_predict_bad_input_exits_2_with_one_line():
+    result = run_cli("predict", "Nd2Fe14X")
+    assert result.returncode == 2
+    assert "Nd2Fe14X" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = run_cli("predict", "Nd2Fe14B", "--kuzmin-s", "3")
+    assert result.returncode == 2 and "Kuz'min" in result.stderr
+
+
+def test_train_writes_loadable_models(tmp_path):
+    result = run_cli("train", "--out", str(tmp_path / "m"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    models = load_surrogates(tmp_path / "m")
+    assert set(models.surrogates) == set(TARGETS)
