@@ -27,6 +27,9 @@ Schema (every key is checked; unknown keys are errors, so typos are caught)::
     kind = "max_hree_mass_fraction" # or min_/max_ atomic_fraction / mass_fraction with `elements`
     value = 0.01
 
+Screening settings ([screen], [requirements], [route], [supply]): see
+:mod:`magnetscreen.screening.settings`.
+
 Every error names the file, the key path, the bad value and what was expected.
 """
 
@@ -50,6 +53,7 @@ from magnetscreen.datasets.families import (
 from magnetscreen.datasets.hree import hree_set, hree_set_names
 from magnetscreen.datasets.elements import symbol_to_z
 from magnetscreen.datasets.schema import Table, load_toml
+from magnetscreen.screening.settings import ScreenSettings, parse_settings
 
 __all__ = ["RunConfig", "load_config", "parse_config", "default_config", "DEFAULT_OPERATING_TEMPERATURE_K"]
 
@@ -70,6 +74,7 @@ class RunConfig:
     seed: int = 0
     chunk_size: int = 65536
     workers: int = 1
+    screen: ScreenSettings = ScreenSettings()
     source: str = field(default="<config>", compare=False)
 
 
@@ -173,6 +178,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise top.fail("families", f"family {duplicates[0]!r} listed more than once")
+    screen = parse_settings(top, source, base_dir)
     top.finish()
     return RunConfig(
         name=name,
@@ -184,6 +190,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
         seed=seed,
         chunk_size=chunk_size,
         workers=workers,
+        screen=screen,
         source=source,
     )
 

@@ -1,0 +1,191 @@
+"""Screening settings of a run configuration: metric, requirements, processing route, supply scenario.
+
+Sections of the run TOML (every key optional; unknown keys are errors)::
+
+    [screen]
+    metric = "BHmax_kJm3"       # performance metric at T_op: BHmax_kJm3, BHmax_bound_kJm3, muHc_T,
+                                # Js_op_T, Br_T, muHA_T or kappa
+    risk = "mass_weighted"      # supply-risk objective of the Pareto ranking, or "weakest_link"
+    pessimistic_k = 0.0         # rank and test requirements on mean - k*sigma (0: on the means)
+    h0_g_per_kg = 1.0           # floor of "performance per HREE intensity" = P / (h + h0)
+    shortlist_size = 50         # rows of shortlist.csv
+    keep = 100                  # ranked.parquet keeps every candidate dominated by fewer than `keep`
+    explore_size = 20           # rows of explore.csv (next experiments)
+    explore_k = 2.0             # upside = P + explore_k * sigma_P
+    write_all = false           # also write every scored candidate (candidates/ Parquet dataset)
+
+    [requirements]              # on predictions; defaults Tc_K >= 550 and kappa >= 1
+    Tc_K = { min = 550 }        # any numeric column of ranked.parquet, with min and/or max
+    kappa = { min = 1.0 }
+    grade = "SH"                # sintered-NdFeB grade by mu0 Hc at 295 K, and T_op within its range
+    in_domain = false           # true: drop candidates outside the models' domain
+
+    [route]                     # processing route and temperature scaling
+    alpha = 0.4
+    n_eff = 1.0
+    remanence_factor = 0.9
+    kuzmin_s = 0.5
+    k1_exponent = 3.0
+
+    [supply]
+    scenario = "baseline"       # built-in scenario name or a scenario TOML (relative to the config)
+    as_of = "2026-12-01"        # date of the export-control status (default: the day the run starts)
+    threshold = 0.005           # mass fraction of the weakest link
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from magnetscreen.datasets.errors import ConfigError
+from magnetscreen.datasets.schema import Table
+from magnetscreen.models.physics import GRADES
+
+__all__ = ["Requirement", "ScreenSettings", "parse_settings", "METRICS", "REQUIREMENT_COLUMNS"]
+
+METRICS = ("BHmax_kJm3", "BHmax_bound_kJm3", "muHc_T", "Js_op_T", "Br_T", "muHA_T", "kappa")
+RISKS = ("mass_weighted", "weakest_link")
+#: Numeric columns a requirement may name (each has a ``_sigma`` for the pessimistic bound, except
+#: hree_g_per_kg and the risks).
+REQUIREMENT_COLUMNS = ("Js_T", "K1_MJm3", "Tc_K", "Js_op_T", "K1_op_MJm3", "muHA_T", "kappa", "muHc_T", "Br_T",
+                       "BHmax_kJm3", "BHmax_bound_kJm3", "hree_g_per_kg", "risk_weighted", "risk_weakest")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """``column op value`` on the predictions (``op`` is ">=" or "<=")."""
+
+    column: str
+    op: str
+    value: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.column} {self.op} {self.value:g}"
+
+
+DEFAULT_REQUIREMENTS = (Requirement("Tc_K", ">=", 550.0), Requirement("kappa", ">=", 1.0))
+
+
+@dataclass(frozen=True)
+class ScreenSettings:
+    metric: str = "BHmax_kJm3"
+    risk: str = "mass_weighted"
+    pessimistic_k: float = 0.0
+    h0_g_per_kg: float = 1.0
+    shortlist_size: int = 50
+    keep: int = 100
+    explore_size: int = 20
+    explore_k: float = 2.0
+    write_all: bool = False
+    requirements: tuple[Requirement, ...] = DEFAULT_REQUIREMENTS
+    grade: str | None = None
+    require_in_domain: bool = False
+    alpha: float = 0.4
+    n_eff: float = 1.0
+    remanence_factor: float = 0.9
+    kuzmin_s: float = 0.5
+    k1_exponent: float = 3.0
+    scenario: str = "baseline"
+    scenario_path: Path | None = field(default=None, compare=False)
+    as_of: dt.date | None = None
+    risk_threshold: float = 0.005
+
+    @property
+    def constraint_names(self) -> list[str]:
+        names = [r.name for r in self.requirements]
+        if self.grade:
+            names.append(f"grade {self.grade} at T_op")
+        if self.require_in_domain:
+            names.append("in_domain")
+        return names
+
+
+def _requirements(t: Table) -> tuple[tuple[Requirement, ...], str | None, bool]:
+    out: list[Requirement] = []
+    grade = t.string("grade", None, choices=tuple(g[0] for g in GRADES))
+    in_domain = t.boolean("in_domain", False)
+    for column in list(t.data):
+        if column in ("grade", "in_domain"):
+            continue
+        if column not in REQUIREMENT_COLUMNS:
+            t.raw(column)
+            raise t.fail(column, f"unknown column {column!r} (requirements can name: "
+                         f"{', '.join(REQUIREMENT_COLUMNS)}, grade, in_domain)")
+        bounds = t.table(column)
+        low = bounds.number("min", None)
+        high = bounds.number("max", None)
+        bounds.finish()
+        if low is None and high is None:
+            raise t.fail(column, "give min and/or max, e.g. { min = 550 }")
+        if low is not None and high is not None and low > high:
+            raise t.fail(column, f"min {low:g} is above max {high:g}")
+        if low is not None:
+            out.append(Requirement(column, ">=", float(low)))
+        if high is not None:
+            out.append(Requirement(column, "<=", float(high)))
+    t.finish()
+    return tuple(out), grade, in_domain
+
+
+def parse_settings(top: Table, source: str, base_dir: Path) -> ScreenSettings:
+    """Read the [screen], [requirements], [route] and [supply] sections of a run configuration."""
+    values: dict[str, Any] = {}
+    s = top.table("screen", None)
+    if s is not None:
+        values["metric"] = s.string("metric", "BHmax_kJm3", choices=METRICS)
+        values["risk"] = s.string("risk", "mass_weighted", choices=RISKS)
+        values["pessimistic_k"] = s.number("pessimistic_k", 0.0, low=0.0, high=10.0)
+        values["h0_g_per_kg"] = s.number("h0_g_per_kg", 1.0, low=0.0, high=1000.0, low_open=True)
+        values["shortlist_size"] = s.integer("shortlist_size", 50, low=1, high=100000)
+        values["keep"] = s.integer("keep", 100, low=1, high=100000)
+        values["explore_size"] = s.integer("explore_size", 20, low=0, high=100000)
+        values["explore_k"] = s.number("explore_k", 2.0, low=0.0, high=10.0)
+        values["write_all"] = s.boolean("write_all", False)
+        s.finish()
+        if values["keep"] < values["shortlist_size"]:
+            raise ConfigError(f"{source}: screen.keep: expected an integer >= shortlist_size "
+                              f"({values['shortlist_size']}), got {values['keep']}")
+    r = top.table("requirements", None)
+    if r is not None:
+        values["requirements"], values["grade"], values["require_in_domain"] = _requirements(r)
+    route = top.table("route", None)
+    if route is not None:
+        values["alpha"] = route.number("alpha", 0.4, low=0.0, high=1.0)
+        values["n_eff"] = route.number("n_eff", 1.0, low=0.0, high=1.0)
+        values["remanence_factor"] = route.number("remanence_factor", 0.9, low=0.0, high=1.0, low_open=True)
+        values["kuzmin_s"] = route.number("kuzmin_s", 0.5, low=0.0, high=2.5, low_open=True)
+        if values["kuzmin_s"] >= 2.5:
+            raise route.fail("kuzmin_s", f"expected 0 < s < 2.5, got {values['kuzmin_s']!r}")
+        values["k1_exponent"] = route.number("k1_exponent", 3.0, low=0.0, high=20.0, low_open=True)
+        route.finish()
+    supply = top.table("supply", None)
+    if supply is not None:
+        scenario = supply.string("scenario", "baseline")
+        if scenario.endswith(".toml"):
+            path = Path(scenario)
+            values["scenario_path"] = path if path.is_absolute() else base_dir / path
+        values["scenario"] = scenario
+        from magnetscreen.datasets.errors import MagnetscreenError
+        from magnetscreen.datasets.supply import load_scenario
+
+        try:
+            load_scenario(values.get("scenario_path") or scenario)
+        except MagnetscreenError as exc:
+            raise supply.fail("scenario", str(exc)) from None
+        as_of = supply.raw("as_of", None)
+        if as_of is not None:
+            if isinstance(as_of, dt.datetime) or not isinstance(as_of, (dt.date, str)):
+                raise supply.fail("as_of", f"expected a date such as 2025-05-01, got {as_of!r}")
+            if isinstance(as_of, str):
+                try:
+                    as_of = dt.date.fromisoformat(as_of)
+                except ValueError:
+                    raise supply.fail("as_of", f"expected a date such as 2025-05-01, got {as_of!r}") from None
+            values["as_of"] = as_of
+        values["risk_threshold"] = supply.number("threshold", 0.005, low=0.0, high=1.0)
+        supply.finish()
+    return ScreenSettings(**values)
