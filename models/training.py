@@ -126,8 +126,12 @@ def training_set(target: str, extra: pd.DataFrame | None = None) -> TrainingSet:
     curie = load_curie().copy()
     names = encode(list(intrinsic["formula"])).names()
     family_of = dict(zip(names, intrinsic["family"]))
-    curie["family"] = [family_of.get(n, "other") for n in encode(list(curie["formula"])).names()]
-    parts.append(_rows(curie, "curie"))
+    curie_names = encode(list(curie["formula"])).names()
+    curie["family"] = [family_of.get(n, "other") for n in curie_names]
+    # a Curie row that repeats an intrinsic row (same composition, value and source) is counted once
+    seen = set(zip(names, pd.to_numeric(intrinsic["Tc_K"], errors="coerce"), intrinsic["source"]))
+    repeat = np.array([(n, t, s) in seen for n, t, s in zip(curie_names, curie["Tc_K"], curie["source"])], dtype=bool)
+    parts.append(_rows(curie[~repeat].reset_index(drop=True), "curie"))
     if extra is not None and len(extra):
         parts.append(_rows(extra, "user"))
     rows = _target_rows(pd.concat(parts, ignore_index=True), target)

@@ -1,0 +1,212 @@
+"""The screening engine: determinism across workers, chunk sizes, family order and backends; resume after
+a kill; ranking against a brute-force sort; known facts on a focused 2-14-1 run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from magnetscreen.screening import pipeline
+from magnetscreen.screening.config import parse_config
+from magnetscreen.screening.engine import RESULT_FILES, screen
+
+RESULTS = ("ranked.parquet", "shortlist.csv", "explore.csv", "references.parquet")
+
+
+def small_config(tmp_path, *, chunk_size=1000, reverse=False, step=0.1, **screen_section):
+    families = [
+        {"name": "2-14-1", "step": step, "bounds": {"R": {"Y": [0, 0], "Tb": [0, 0]}}},
+        {"name": "SmCo5"},
+        {"name": "M-hexaferrite", "step": 0.25},
+        {"name": "Fe16N2"},
+    ]
+    if reverse:
+        families = families[::-1]
+    data = {"families": families, "run": {"seed": 0, "chunk_size": chunk_size},
+            "screen": {"shortlist_size": 20, "keep": 40, "explore_size": 8, **screen_section},
+            "supply": {"as_of": "2026-01-15"}}
+    return parse_config(data, "test.toml", tmp_path)
+
+
+def result_bytes(run_dir):
+    return {name: (run_dir / name).read_bytes() for name in RESULTS}
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ref")
+    result = screen(small_config(tmp), out=tmp / "run", report=False)
+    return result, result_bytes(tmp / "run")
+
+
+def test_run_writes_complete_outputs(reference_run):
+    result, _ = reference_run
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["counts"]["enumerated"] == sum(f["enumerated"] for f in manifest["counts"]["families"].values())
+    assert manifest["counts"]["survivors"] == len(result.ranked) > 0
+    assert list(result.ranked["rank"]) == list(range(1, len(result.ranked) + 1))
+    assert len(result.shortlist) == min(20, len(result.ranked))
+    assert set(manifest["models"]) == {"Js_T", "K1_MJm3", "Tc_K"}
+    assert not (result.run_dir / ".state").exists()
+    ranked = result.ranked
+    assert (ranked["Tc_K"] >= 550).all() and (ranked["kappa"] >= 1).all()
+    np.testing.assert_allclose(ranked["perf_per_hree"], ranked["performance"] / (ranked["hree_g_per_kg"] + 1.0))
+    assert set(result.references["label"]) == {"Nd2Fe14B", "(Nd0.8Dy0.2)2Fe14B", "SmCo5", "Sm2Co17", "SrFe12O19"}
+
+
+@pytest.mark.parametrize("variant", ["chunk-7777", "chunk-311", "reversed-families", "two-workers"])
+def test_results_identical_for_any_chunking_order_and_workers(reference_run, tmp_path, variant):
+    _, expected = reference_run
+    kwargs = {}
+    if variant == "chunk-7777":
+        config = small_config(tmp_path, chunk_size=7777)
+    elif variant == "chunk-311":
+        config = small_config(tmp_path, chunk_size=311)  # many small chunks (size 1 would take minutes)
+    elif variant == "reversed-families":
+        config = small_config(tmp_path, reverse=True)
+    else:
+        config = small_config(tmp_path)
+        kwargs["workers"] = 2
+    screen(config, out=tmp_path / "run", report=False, **kwargs)
+    got = result_bytes(tmp_path / "run")
+    for name in RESULTS:
+        assert got[name] == expected[name], (variant, name)
+
+
+def test_dask_local_cluster_gives_identical_results(reference_run, tmp_path):
+    pytest.importorskip("distributed")
+    _, expected = reference_run
+    screen(small_config(tmp_path), out=tmp_path / "run", report=False, dask_workers=2)
+    got = result_bytes(tmp_path / "run")
+    for name in RESULTS:
+        assert got[name] == expected[name], name
+
+
+def test_resume_after_a_kill_is_byte_identical(reference_run, tmp_path, monkeypatch):
+    _, expected = reference_run
+    real = pipeline.score_chunk
+    calls = {"n": 0}
+
+    def dying(ctx, f, c):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt("simulated kill")
+        return real(ctx, f, c)
+
+    import magnetscreen.screening.engine as engine
+
+    monkeypatch.setattr(engine, "score_chunk", dying)
+    with pytest.raises(KeyboardInterrupt):
+        screen(small_config(tmp_path), out=tmp_path / "run", report=False)
+    run = tmp_path / "run"
+    assert json.loads((run / "manifest.json").read_text())["status"] == "running"
+    assert not any((run / name).exists() for name in RESULT_FILES)  # nothing looks complete
+    assert len(list((run / ".state").rglob("*.json"))) == 3
+    monkeypatch.setattr(engine, "score_chunk", real)
+    result = screen(small_config(tmp_path), out=run, report=False)
+    assert result.manifest["timings"]["chunks_resumed"] == 3
+    got = result_bytes(run)
+    for name in RESULTS:
+        assert got[name] == expected[name], name
+
+
+def _dominates(a, b):
+    return a[0] >= b[0] and a[1] <= b[1] and a[2] <= b[2] and (a[0] > b[0] or a[1] < b[1] or a[2] < b[2])
+
+
+def test_ranking_equals_a_brute_force_sort(tmp_path):
+    config = small_config(tmp_path, step=0.2, chunk_size=300, write_all=True)
+    result = screen(config, out=tmp_path / "run", report=False)
+    everything = pd.read_parquet(tmp_path / "run" / "candidates")
+    passed = everything[everything["passed"]].reset_index(drop=True)
+    obj = list(zip(passed["performance"], passed["hree_g_per_kg"], passed["risk_weighted"]))
+    n = len(obj)
+    dominators = [[j for j in range(n) if _dominates(obj[j], obj[i])] for i in range(n)]
+    # fronts by repeated peeling of the non-dominated set
+    front = [0] * n
+    left, level = set(range(n)), 0
+    while left:
+        level += 1
+        current = {i for i in left if not any(j in left for j in dominators[i])}
+        for i in current:
+            front[i] = level
+        left -= current
+    passed["front"] = front
+    passed["n_dominators"] = [len(d) for d in dominators]
+    brute = passed.sort_values(["front", "perf_per_hree", "performance", "risk_weighted", "formula", "family",
+                                "candidate_index"], ascending=[True, False, False, True, True, True, True])
+    keep = config.screen.keep
+    expected = brute[brute["n_dominators"] < keep]
+    assert len(expected) < len(passed)  # the pruning by `keep` is exercised
+    assert len(result.ranked) == len(expected)
+    assert list(result.ranked["formula"]) == list(expected["formula"])
+    assert list(result.ranked["front"]) == list(expected["front"])
+
+
+def test_pessimistic_ranking_uses_mean_minus_k_sigma(tmp_path):
+    result = screen(small_config(tmp_path, pessimistic_k=1.0), out=tmp_path / "run", report=False)
+    r = result.ranked
+    np.testing.assert_allclose(r["performance"], r["BHmax_kJm3"] - r["BHmax_kJm3_sigma"])
+    assert (r["Tc_K"] - r["Tc_K_sigma"] >= 550).all()
+
+
+def test_zero_survivors_is_a_clear_complete_run(tmp_path):
+    data = {"families": [{"name": "SmCo5"}], "requirements": {"Tc_K": {"min": 1400}},
+            "supply": {"as_of": "2026-01-15"}}
+    result = screen(parse_config(data, "t.toml", tmp_path), out=tmp_path / "run", report=False)
+    assert len(result.ranked) == 0 and result.manifest["status"] == "complete"
+    assert any("No candidate" in w for w in result.manifest["warnings"])
+    assert result.manifest["counts"]["removed_by"]["Tc_K >= 1400"] > 0
+
+
+def test_explore_list_is_spread_across_families_and_off_the_shortlist(reference_run):
+    result, _ = reference_run
+    explore, short = result.explore, result.shortlist
+    assert len(explore) > 0
+    assert not set(zip(explore["family"], explore["candidate_index"])) & set(zip(short["family"], short["candidate_index"]))
+    assert explore["family"].nunique() >= min(len(explore), 2)
+    np.testing.assert_allclose(explore["upside"], explore["BHmax_kJm3"] + 2.0 * explore["BHmax_kJm3_sigma"])
+
+
+def test_known_facts_on_a_focused_2_14_1_run(tmp_path):
+    """(Nd,Dy)2(Fe,Co)14B: more Dy -> lower Js, higher mu0HA; more Co -> higher Tc (rank correlations over
+    the shortlist, which must hold these trends of ../shared/SCIENCE.md)."""
+    data = {"families": [{"name": "2-14-1", "step": 0.1,
+                          "bounds": {"R": {"Pr": [0, 0], "Ce": [0, 0], "La": [0, 0], "Y": [0, 0], "Tb": [0, 0]},
+                                     "T": {"Co": [0, 0.3]}}}],
+            "requirements": {"Tc_K": {"min": 0}}, "screen": {"shortlist_size": 60, "keep": 60},
+            "conditions": {"operating_temperature_K": 295.0}, "supply": {"as_of": "2026-01-15"}}
+    result = screen(parse_config(data, "t.toml", tmp_path), out=tmp_path / "run", report=False)
+    short = result.shortlist
+    assert len(short) >= 20
+    from magnetscreen.descriptors import encode
+
+    batch = encode(list(short["formula"]))
+    from magnetscreen.datasets.elements import symbol_to_z
+
+    def frac(symbol):
+        z = symbol_to_z()[symbol]
+        return ((batch.elements == z) * batch.fractions).sum(axis=1)
+
+    dy, co = pd.Series(frac("Dy")), pd.Series(frac("Co"))
+    assert dy.nunique() > 2 and co.nunique() > 2
+    assert dy.corr(short["Js_T"], method="spearman") < -0.5
+    assert dy.corr(short["muHA_T"], method="spearman") > 0.5
+    assert co.corr(short["Tc_K"], method="spearman") > 0.5
+
+
+def test_bad_run_options_raise_config_errors(tmp_path):
+    from magnetscreen.datasets.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--workers"):
+        screen(small_config(tmp_path), out=tmp_path / "r", workers=0)
+    with pytest.raises(ConfigError, match="screen.metric"):
+        parse_config({"families": "all", "screen": {"metric": "BH"}}, "t.toml", tmp_path)
+    with pytest.raises(ConfigError, match="requirements.Tcc"):
+        parse_config({"families": "all", "requirements": {"Tcc": {"min": 1}}}, "t.toml", tmp_path)
+    with pytest.raises(ConfigError, match="unknown scenario"):
+        parse_config({"families": "all", "supply": {"scenario": "nope"}}, "t.toml", tmp_path)
