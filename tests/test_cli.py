@@ -124,3 +124,24 @@ def test_interrupted_write_leaves_no_output(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         enum.write_candidates(default_config(tmp_path), out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_screen_command_runs_a_config_and_prints_the_shortlist(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('families = [{ name = "SmCo5" }, { name = "MnBi" }]\n[supply]\nas_of = 2026-01-15\n')
+    result = run("screen", str(config), "--out", str(tmp_path / "run"), "--no-report")
+    assert result.returncode == 0, result.stderr
+    assert "SmCo5" in result.stdout or "Sm" in result.stdout
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert (tmp_path / "run" / "shortlist.csv").exists()
+
+
+def test_screen_bad_input_exits_2(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('families = "all"\n[screen]\nmetrc = "BHmax_kJm3"\n')
+    result = run("screen", str(config), "--out", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert "metrc" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = run("screen", "--workers", "0", "--out", str(tmp_path / "run2"))
+    assert result.returncode == 2 and "--workers" in result.stderr
