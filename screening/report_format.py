@@ -94,7 +94,9 @@ def format_value(column: str, value: Any) -> str:
     spec = FORMATS.get(column, ".4g")
     if spec == "d":
         return str(int(value))
-    return format(float(value), spec)
+    text = format(float(value), spec)
+    # "#" keeps trailing zeros (282.0), and also a bare trailing point (1234.), which we drop
+    return text[:-1] if spec.startswith("#") and text.endswith(".") else text
 
 
 def data_value(column: str, value: Any) -> str:

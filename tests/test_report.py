@@ -302,7 +302,10 @@ def expected_text(column: str, value) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "n/a"
     spec = DOCUMENTED[column]
-    return str(int(value)) if spec == "d" else format(float(value), spec)
+    if spec == "d":
+        return str(int(value))
+    text = format(float(value), spec)
+    return text.removesuffix(".") if spec.startswith("#") else text
 
 
 def test_formats_match_the_documentation():
@@ -320,6 +323,7 @@ def test_format_examples():
     assert format_value("performance", 338.9349) == "338.9"
     assert format_value("perf_per_hree", 9.108678) == "9.109"
     assert format_value("performance", 282.0055) == "282.0"  # trailing zeros kept
+    assert format_value("performance", 1234.5) == "1234" and format_value("performance", 0.0) == "0.000"
     assert format_value("K1_MJm3_sigma", NAN) == "n/a" and data_value("K1_MJm3_sigma", NAN) == "nan"
     assert format_value("grade", "") == "\u2013"
     assert format_value("in_domain", False) == "extrapolating"
