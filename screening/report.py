@@ -1,0 +1,209 @@
+"""The self-contained HTML report of a screening run (``magnetscreen report RUN_DIR``).
+
+One HTML file with everything embedded (stylesheet, the sortable-table script and plotly.js), so it opens
+offline and makes no network request. Sections, in order: warnings, run summary, shortlist (top N,
+sortable, extrapolating rows marked), reference magnets, plots (performance against HREE intensity
+coloured by supply risk, supply-risk breakdown of the top candidates, candidates per family),
+heavy-rare-earth and supply-concentration disclosures of the top 10, model cards, data provenance.
+Number formats are fixed per column (:data:`~magnetscreen.screening.report_format.FORMATS`); the
+sections and formats are documented in ``docs/report.md``.
+
+Examples
+--------
+>>> from magnetscreen.screening.report import write_report
+>>> write_report("magnetscreen-run", top_n=50)  # doctest: +SKIP
+PosixPath('magnetscreen-run/report.html')
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import metadata, resources
+from pathlib import Path
+
+import pandas as pd
+
+from magnetscreen.datasets.errors import MagnetscreenError
+from magnetscreen.screening.outputs import atomic_path
+from magnetscreen.screening.report_appendix import (
+    TOP_DISCLOSED,
+    disclosure_section,
+    model_cards_section,
+    provenance_section,
+)
+from magnetscreen.screening.report_data import RANKED_COLUMNS, ReportError, RunData, load_run
+from magnetscreen.screening.report_format import esc
+from magnetscreen.screening.report_sections import (
+    Notice,
+    collect_warnings,
+    references_section,
+    shortlist_section,
+    summary_section,
+    warnings_section,
+)
+
+__all__ = ["write_report", "render_report", "ReportError", "DEFAULT_TOP_N"]
+
+#: Rows of the shortlist table by default.
+DEFAULT_TOP_N = 50
+#: Largest difference tolerated between the recomputed risk breakdown and the run's mass-weighted risk.
+_RISK_TOLERANCE = 1e-6
+
+
+def _version() -> str:
+    try:
+        return metadata.version("magnetscreen")
+    except metadata.PackageNotFoundError:  # source tree not installed
+        return "unknown"
+
+
+def _asset(name: str) -> str:
+    return (resources.files("magnetscreen.screening") / "report_assets" / name).read_text(encoding="utf-8")
+
+
+def _script(text: str) -> str:
+    return "<script>" + text.replace("</script", "<\\/script") + "</script>"
+
+
+def _supply(run: RunData, top: pd.DataFrame) -> tuple[list | None, list | None, str, list[Notice]]:
+    """Disclosures and risk contributions of the top rows, with notices; an error message instead if impossible."""
+    from magnetscreen.models.disclosure import disclose
+    from magnetscreen.models.risk import element_risk, parse_as_of, resolve_inputs
+    from magnetscreen.screening.report_plots import risk_contributions
+
+    config = run.config
+    try:
+        date = parse_as_of(config.get("as_of"))
+        inputs = resolve_inputs(config.get("scenario"))
+        formulas = top["formula"].tolist()
+        records = disclose(formulas, as_of=date, scenario=inputs)
+        contributions = risk_contributions(formulas, element_risk(date, inputs))
+    except MagnetscreenError as exc:
+        message = f"as of {config.get('as_of')!r}, scenario {config.get('scenario')!r}: {exc}"
+        return None, None, message, [Notice("warning", f"<b>Disclosures and risk breakdown unavailable</b> ({esc(message)}).")]
+    notices = []
+    if config.get("as_of") is None:
+        notices.append(Notice("warning", f"<b>No as-of date recorded:</b> disclosures use today, {date.isoformat()}."))
+    gaps = [(r["canonical_formula"], r["supply_risk"]["covered_mass_fraction"]) for r in records
+            if r["supply_risk"]["covered_mass_fraction"] < 1.0]
+    if gaps:
+        notices.append(Notice("warning", "<b>Supply data missing</b> for part of the mass of: " + ", ".join(
+            f"{esc(f)} (covered {100 * c:.1f} %)" for f, c in gaps) + "; the risk scores cover only that mass."))
+    worst = max((abs(sum(c.values()) - r) for c, r in zip(contributions, top["risk_weighted"]) if math.isfinite(r)),
+                default=0.0)
+    if worst > _RISK_TOLERANCE:
+        notices.append(Notice("warning", f"<b>Risk breakdown differs from the run's scores</b> by up to {worst:.3f}: "
+                              "it is recomputed from the shipped supply data with the default weights; the run may "
+                              "have used other weights or data."))
+    return records, contributions, "", notices
+
+
+def _plots(run: RunData, top_n: int, top: pd.DataFrame, contributions: list | None) -> str:
+    from magnetscreen.screening import report_plots as plots
+
+    config = run.config
+    ranked = run.ranked if run.ranked is not None else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in RANKED_COLUMNS})
+    parts = ['<section id="plots"><h2>Plots</h2>']
+    if len(ranked) or (run.references is not None and len(run.references)):
+        capped = (f" (the best {plots.MAX_POINTS:,} of {len(ranked):,} by rank)" if len(ranked) > plots.MAX_POINTS else "")
+        temperature = config.get("operating_temperature_K")
+        temperature = float(temperature) if isinstance(temperature, (int, float)) else float("nan")
+        parts.append('<div class="plot">' + plots.pareto_figure(
+            ranked, run.references, str(config.get("metric", "performance")), temperature,
+            float(config.get("pessimistic_k") or 0.0)) + f'<p class="note">Each dot is a survivor{capped}; colour is '
+            "the mass-weighted supply risk; large outlined dots are on Pareto front 1 (not dominated in performance, "
+            "HREE intensity and supply risk together); open circles are extrapolating. Stars are the reference "
+            "magnets. The dotted step line is the best performance available at or below each HREE intensity.</p></div>")
+    if contributions:
+        parts.append('<div class="plot">' + plots.risk_breakdown_figure(top, contributions)
+                     + f'<p class="note">Top {len(top)} candidates: each bar is the mass-weighted supply risk split '
+                     "into element contributions (mass fraction \u00d7 element risk, over the mass with supply data); "
+                     "the diamond is the weakest-link score (the riskiest element above the mass threshold).</p></div>")
+    families = run.counts["families"]
+    shortlisted = ranked.head(top_n)["family"].value_counts().to_dict() if len(ranked) else {}
+    if families or shortlisted:
+        parts.append('<div class="plot">' + plots.family_figure(families, shortlisted) + '<p class="note">Log scale; '
+                     "a missing bar is a count of zero (the label above says so).</p></div>")
+    if len(parts) == 1:
+        parts.append("<p>Nothing to plot yet.</p>")
+    return "".join(parts) + "</section>"
+
+
+def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
+    """The report of checked run data as one HTML document (str)."""
+    from magnetscreen.screening.report_plots import plotly_js, plotly_version
+
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise ReportError(f"top_n: expected an integer >= 1, got {top_n!r}")
+    config = run.config
+    top = run.ranked.head(TOP_DISCLOSED) if run.ranked is not None else None
+    records = contributions = None
+    error, extra = "", []
+    if top is not None and len(top):
+        records, contributions, error, extra = _supply(run, top)
+    notices = collect_warnings(run, top_n, extra)
+    name = esc(config.get("name", run.path.name))
+    banner = ""
+    if not run.complete:
+        banner = (f'<div class="banner" role="alert">Incomplete run (status {esc(run.status)}): this report shows '
+                  "partial results only.</div>")
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
+        ("warnings", "Warnings"), ("summary", "Summary"), ("shortlist", "Shortlist"), ("references", "References"),
+        ("plots", "Plots"), ("disclosures", "Disclosures"), ("models", "Model cards"), ("provenance", "Provenance")))
+    created = esc(run.manifest.get("created", "date not recorded"))
+    body = "".join([
+        warnings_section(notices),
+        summary_section(run, top_n),
+        shortlist_section(run, top_n),
+        references_section(run),
+        _plots(run, top_n, top if top is not None else pd.DataFrame(), contributions),
+        disclosure_section(top, records, error, str(config.get("as_of") or ""), str(config.get("scenario") or "")),
+        model_cards_section(run.models),
+        provenance_section(),
+    ])
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>magnetscreen report: {name}</title>"
+        '<link rel="icon" href="data:,">'
+        f"<style>{_asset('report.css')}</style>"
+        f"{_script(plotly_js())}</head><body>"
+        f'<header class="top"><h1>magnetscreen screening report: {name}</h1><div class="meta">run {created} \u00b7 '
+        f"status {esc(run.status)} \u00b7 magnetscreen {esc(run.manifest.get('magnetscreen_version', 'unknown'))}"
+        f"</div></header>{banner}<nav class=\"toc\">{nav}</nav><main>{body}</main>"
+        f"<footer>Written by magnetscreen {esc(_version())} with plotly {esc(plotly_version())} (plotly.js embedded). "
+        "Self-contained: no script, style or font is loaded from elsewhere. Sections and number formats: "
+        f"docs/report.md.</footer>{_script(_asset('report.js'))}</body></html>\n"
+    )
+
+
+def write_report(run_dir: str | Path, top_n: int = DEFAULT_TOP_N, out: str | Path | None = None) -> Path:
+    """Write the HTML report of a run directory.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        Folder written by ``magnetscreen screen`` (``manifest.json``, ``ranked.parquet``,
+        ``references.parquet``).
+    top_n : int, default=50
+        Rows of the shortlist table.
+    out : str or Path, optional
+        Output file; default ``RUN_DIR/report.html``. Written atomically.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ReportError
+        A missing or malformed run-directory file (named with the problem), or a bad ``top_n``.
+    """
+    run = load_run(run_dir)
+    html = render_report(run, top_n)
+    path = Path(out) if out is not None else run.path / "report.html"
+    with atomic_path(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return path
