@@ -428,7 +428,7 @@ def _config_summary(config: RunConfig, as_of: dt.date, scenario) -> dict:
         "name": config.name, "source": config.source, "seed": config.seed, "chunk_size": config.chunk_size,
         "workers": config.workers, "families": [f.name for f in config.families],
         "operating_temperature_K": config.operating_temperature_K, "hree_set": config.hree_set,
-        "scenario": scenario.name, "as_of": as_of,
+        "scenario": scenario.name, "as_of": as_of, "risk_threshold": s.risk_threshold,
         "route": {"alpha": s.alpha, "n_eff": s.n_eff, "remanence_factor": s.remanence_factor,
                   "kuzmin_s": s.kuzmin_s, "k1_exponent": s.k1_exponent},
         "metric": s.metric, "risk_objective": s.risk, "pessimistic_k": s.pessimistic_k,
@@ -443,14 +443,15 @@ def _config_summary(config: RunConfig, as_of: dt.date, scenario) -> dict:
 
 def _counts(config: RunConfig, plans, merger: _Merger, ranked: pd.DataFrame) -> dict:
     families = {}
+    by_family: dict[str, dict] = {}
     removed: dict[str, int] = {}
     for plan in plans:
         c = merger.counts[plan.family.name]
         families[plan.family.name] = {
             "enumerated": plan.total, "composition_ok": c["composition_ok"], "passed": c["passed"],
             "in_domain": c["in_domain"], "survivors": int((ranked["family"] == plan.family.name).sum()),
-            "removed_by": dict(sorted(c["removed_by"].items())),
         }
+        by_family[plan.family.name] = dict(sorted(c["removed_by"].items()))
         removed["composition constraints"] = removed.get("composition constraints", 0) + plan.total - c["composition_ok"]
         for name, n in c["removed_by"].items():
             removed[name] = removed.get(name, 0) + n
@@ -461,7 +462,7 @@ def _counts(config: RunConfig, plans, merger: _Merger, ranked: pd.DataFrame) -> 
         "survivors": int(len(ranked)), "in_domain_share": (sum(f["in_domain"] for f in families.values()) / scored
                                                            if scored else None),
         "survivors_in_domain_share": float(ranked["in_domain"].mean()) if len(ranked) else None,
-        "families": families, "removed_by": dict(sorted(removed.items())),
+        "families": families, "removed_by": dict(sorted(removed.items())), "removed_by_family": by_family,
     }
 
 

@@ -646,3 +646,28 @@ def test_empty_reports_in_headless_chromium(browser, reports, name):
     assert seen["requests"] == [] and seen["resources"] == [] and seen["console"] == [], seen
     assert browser.execute_script("return document.querySelectorAll('#shortlist-table tbody tr').length") == 0
     _screenshot(browser, f"report-{name}.png")
+
+
+def test_report_of_a_real_screening_run_equals_its_parquet(tmp_path):
+    """End to end: the report written at the end of `screen` shows exactly the run's ranked.parquet."""
+    from magnetscreen.screening.config import parse_config
+    from magnetscreen.screening.engine import screen
+
+    data = {"families": [{"name": "SmCo5"}, {"name": "M-hexaferrite", "step": 0.25}, {"name": "Fe16N2"}],
+            "screen": {"shortlist_size": 10, "keep": 20}, "supply": {"as_of": "2026-01-15"}}
+    result = screen(parse_config(data, "t.toml", tmp_path), out=tmp_path / "run")
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    rows = table_rows(html)
+    ranked = pd.read_parquet(tmp_path / "run" / "ranked.parquet")
+    assert 0 < len(rows) == min(50, len(ranked))
+    for row, (_, record) in zip(rows, ranked.iterrows()):
+        for column, value_attr, text in row["cells"]:
+            value = record[column]
+            assert text == expected_text(column, value), (record["formula"], column)
+            if isinstance(value, str):
+                assert value_attr == value
+            elif column == "in_domain":
+                assert value_attr == repr(bool(value))
+            elif not (isinstance(value, float) and math.isnan(value)):
+                assert float(value_attr) == value, (record["formula"], column)
+    assert result.manifest["outputs"]["report"] == "report.html"
