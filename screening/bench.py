@@ -401,8 +401,8 @@ def run_end_to_end(n: int, repeats: int, *, workers: int = 1, dask_workers: int 
 
 def scaling_counts(n: int) -> list[int]:
     """Candidate counts of the scaling series: powers of ten from 10^4 below ``n``, then ``n`` (for sizes
-    under 10^4: n/4, n/2 and n)."""
+    under 10^4: n/4 and n)."""
     if n < 10_000:
-        return sorted({max(100, n // 4), max(100, n // 2), n})
+        return sorted({max(100, n // 4), n})
     out = [10**k for k in range(4, 12) if 10**k < n]
     return out + [n]
