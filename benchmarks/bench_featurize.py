@@ -51,22 +51,13 @@ def time_ours(batches, threads):
     return time.perf_counter() - start, matrix.shape[1]
 
 
-def write_bandwidth(nbytes=512 * 2**20, repeats=5):
-    """Bandwidth bounds of this machine, bytes per second, best of ``repeats`` on a 512 MiB array:
-    (fill, copy): ``fill`` writes the array (the bound for writing a matrix), ``copy`` reads one array and
-    writes another and counts both (the usual stream-copy figure)."""
-    src = np.ones(nbytes // 8)
-    dst = np.empty_like(src)
-    dst.fill(0.0)
-    fill = copy = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        dst.fill(1.5)
-        fill = min(fill, time.perf_counter() - start)
-        start = time.perf_counter()
-        np.copyto(dst, src)
-        copy = min(copy, time.perf_counter() - start)
-    return nbytes / fill, 2 * nbytes / copy
+def write_bandwidth():
+    """(fill, copy) bandwidth bounds of this machine in bytes/s: see
+    :func:`magnetscreen.screening.bench.memory_bandwidth` (shared with ``magnetscreen bench``)."""
+    from magnetscreen.screening.bench import memory_bandwidth
+
+    bw = memory_bandwidth()
+    return bw["fill_bytes_per_s"], bw["copy_bytes_per_s"]
 
 
 def main() -> None:
