@@ -75,10 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formula-column", default="formula", help="formula column of a user file (check)")
     p.set_defaults(func="magnetscreen.screening.cli_data:run")
 
-    from magnetscreen.screening import cli_disclose, cli_predict, cli_report, cli_risk, cli_screen, cli_train
+    from magnetscreen.screening import (cli_bench, cli_disclose, cli_predict, cli_report, cli_risk, cli_screen,
+                                        cli_train)
 
     cli_screen.add_parser(sub)
     cli_report.add_parser(sub)
+    cli_bench.add_parser(sub)
     cli_risk.add_parser(sub)
     cli_disclose.add_parser(sub)
     cli_train.add_parser(sub)

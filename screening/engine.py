@@ -174,7 +174,8 @@ class _Merger:
 
     def add(self, family: str, result: dict) -> None:
         merged = _concat([self.pool, result["survivors"]])
-        self.pool = {c: v[prune(merged, self.s.keep, self.s.risk)] for c, v in merged.items()}
+        mask = prune(merged, self.s.keep, self.s.risk)
+        self.pool = {c: v[mask] for c, v in merged.items()}
         pool = _concat([self.explore.get(family, _concat([])), result["explore"]])
         order = explore_order(pool)[: self.s.explore_size + self.s.shortlist_size]
         self.explore[family] = {c: v[order] for c, v in pool.items()}
