@@ -1,13 +1,38 @@
 """Numba kernels that evaluate flattened tree ensembles (pure functions of arrays, ``cache=True``).
 
-A flat ensemble is a set of parallel arrays indexed by global node id, as in scikit-learn's tree
-structure: ``left``, ``right`` (child ids relative to the tree's first node; -1 marks a leaf),
-``feature``, ``threshold`` and ``value``; tree t occupies nodes ``offset[t] .. offset[t+1]-1``. The
-kernels take them as ``links`` (left, right, feature; children as global node ids) and ``numbers``
-(threshold, value). A sample
-goes left when ``float32(X[i, feature]) <= threshold`` (scikit-learn casts X to float32 and compares
-in float64), so predictions equal scikit-learn's bit for bit when the trees are summed in the same
-order.
+Node table
+----------
+The kernels walk a *node table*, a record array with one 16-byte record per node (dtype
+:data:`NODE_DTYPE`), built from scikit-learn's parallel arrays by
+:meth:`magnetscreen.models.trees.FlatEnsemble.node_table`:
+
+``feature`` : uint32
+    Split feature (0 at a leaf).
+``threshold`` : float32
+    The largest float32 that is <= scikit-learn's float64 threshold (NaN at a leaf).
+``child`` : uint32 (2,)
+    Global node ids: ``child[1]`` is the left child (taken when ``x <= threshold``), ``child[0]``
+    the right one. A leaf points to itself twice.
+
+Split rule and exactness
+------------------------
+scikit-learn casts X to float32 and sends a sample left when ``float64(x) <= t``, t a float64. For a
+float32 x this holds exactly when ``x <= f`` with f the largest float32 not above t (if x <= f then
+x <= t; if x <= t, x is a float32 not above t, so x <= f by the choice of f), so the kernels compare
+in float32 and take the same branch as scikit-learn for every float32 input (NaN-free; a NaN x goes
+right, as in the plain ``<=`` rule). A leaf's threshold is NaN, so ``x <= threshold`` is false and the
+walk stays on the leaf: with this, a tree of depth D is walked in exactly D branch-free steps
+(``child[x <= threshold]`` is an indexed load, not a jump), whatever leaf a row ends in.
+
+Order of work
+-------------
+Rows are taken in blocks of :data:`BLOCK`; a block is copied feature-major (``xt[feature, row]``,
+rounded to float32 if X is float64) and
+walked tree by tree, one level of the tree at a time over all rows of the block, so the walks of
+different rows are independent and overlap in the processor. Each row's tree predictions are then
+summed in tree order, as scikit-learn accumulates them, so the means are bitwise equal to
+``predict``. Threads (``prange``) take chunks of :data:`CHUNK` rows; every row is computed the same
+way whatever the chunk or thread, so results do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -15,93 +40,188 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: One node of the node table (16 bytes): see the module docstring.
+NODE_DTYPE = np.dtype([("feature", np.uint32), ("threshold", np.float32), ("child", np.uint32, (2,))])
+
+#: Rows walked together through a tree (their feature-major copy, 32 x 150 float32 = 19 KB, stays in L1).
+BLOCK = 32
+
+#: Rows per parallel task; the task's scratch arrays are allocated once per chunk.
+CHUNK = 2048
+
+#: The walk of a block checks for "all rows at leaves" after each level from 6/8 of the tree's depth on
+#: (checking every level costs more than it saves on the benchmark's forests).
+CHECK_FROM_EIGHTHS = 6
+
 
 @numba.njit(cache=True)
-def _leaf_value(X, i, start, links, numbers):
-    """Leaf value reached by row i of X in the tree whose first node is ``start``.
+def _load_block(X, lo, m, xt):
+    """Copy rows ``lo .. lo+m-1`` of X (float32 or float64 (n, d)) feature-major into ``xt[:, :m]``
+    (float32 (d, BLOCK)), rounding float64 to float32 as ``astype(np.float32)`` does."""
+    d = X.shape[1]
+    for i in range(m):
+        for f in range(d):
+            xt[f, i] = np.float32(X[lo + i, f])
 
-    ``links`` int64 (3, N): rows left, right (global node ids, -1 at a leaf) and feature; ``numbers``
-    float64 (2, N): rows threshold and value. ``start`` is the tree's root.
+
+@numba.njit(cache=True)
+def _walk_block(xt, m, root, depth, nodes, cur):
+    """Leaf ids reached by the m rows of ``xt`` in the tree with root ``root`` and depth ``depth``.
+
+    ``nodes`` is the node table (:data:`NODE_DTYPE`); the leaf ids are written to ``cur[:m]`` (uint32).
+    Each level moves every row one step: ``child[1]`` if ``xt[feature, row] <= threshold`` else
+    ``child[0]``; rows already at a leaf stay there. From level ``CHECK_FROM_EIGHTHS / 8 * depth`` on,
+    the walk stops as soon as every row is at a leaf (the remaining levels would change nothing).
     """
-    node = start
-    left = links[0]
-    right = links[1]
-    feature = links[2]
-    threshold = numbers[0]
-    while left[node] >= 0:
-        if np.float64(X[i, feature[node]]) <= threshold[node]:
-            node = left[node]
-        else:
-            node = right[node]
-    return numbers[1][node]
-
-
-#: Rows per block: the trees are walked tree by tree over a block of rows (the per-row sums still run
-#: over the trees in order, as scikit-learn accumulates them).
-BLOCK = 128
+    for i in range(m):
+        cur[i] = root
+    check_from = (depth * CHECK_FROM_EIGHTHS) // 8
+    for level in range(depth):
+        for i in range(m):
+            nd = nodes[cur[i]]
+            cur[i] = nd.child[np.uint32(xt[nd.feature, i] <= nd.threshold)]
+        if level >= check_from:
+            at_leaves = True
+            for i in range(m):
+                at_leaves &= np.isnan(nodes[cur[i]].threshold)
+            if at_leaves:
+                return
 
 
 @numba.njit(cache=True, parallel=True)
-def forest_predict_kernel(X, offset, links, numbers):
+def forest_predict_kernel(X, roots, depths, nodes, value):
     """Mean and standard deviation over the trees of an averaging ensemble (random forest, extra trees).
 
     Parameters
     ----------
-    X : float32 (n, d)
-    offset : int64 (T + 1,); links : int64 (3, N); numbers : float64 (2, N); see :func:`_leaf_value`.
+    X : float32 or float64 (n, d), C-contiguous
+        Rounded to float32 on the fly (as scikit-learn's cast), so a float64 matrix needs no copy.
+    roots : uint32 (T,)
+        Global id of each tree's root.
+    depths : int64 (T,)
+        Depth of each tree (edges on its longest root-to-leaf path).
+    nodes : NODE_DTYPE (N,)
+        Node table, see the module docstring.
+    value : float64 (N,)
+        Leaf values (any value at inner nodes).
 
     Returns
     -------
     mean : float64 (n,)
-        (sum over trees in order) / T, as scikit-learn's ``predict``.
+        (sum over trees in order, starting from 0.0) / T, as scikit-learn's ``predict``.
     std : float64 (n,)
-        Population standard deviation of the T tree predictions (two-pass, about the mean).
+        Population standard deviation of the T tree predictions (two-pass: mean, then squared
+        deviations from it).
     """
     n = X.shape[0]
-    n_trees = offset.shape[0] - 1
+    d = X.shape[1]
+    n_trees = roots.shape[0]
     mean = np.empty(n, dtype=np.float64)
     std = np.empty(n, dtype=np.float64)
-    n_blocks = (n + BLOCK - 1) // BLOCK
-    for b in numba.prange(n_blocks):
-        lo = b * BLOCK
-        hi = min(n, lo + BLOCK)
-        preds = np.empty((n_trees, hi - lo), dtype=np.float64)
-        for t in range(n_trees):
-            for i in range(lo, hi):
-                preds[t, i - lo] = _leaf_value(X, i, offset[t], links, numbers)
-        for i in range(lo, hi):
-            total = 0.0
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for c in numba.prange(n_chunks):
+        xt = np.empty((d, BLOCK), dtype=np.float32)
+        cur = np.empty(BLOCK, dtype=np.uint32)
+        preds = np.empty((n_trees, BLOCK), dtype=np.float64)
+        for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), BLOCK):
+            m = min(n, lo + BLOCK) - lo
+            _load_block(X, lo, m, xt)
             for t in range(n_trees):
-                total += preds[t, i - lo]
-            mu = total / n_trees
-            acc = 0.0
-            for t in range(n_trees):
-                d = preds[t, i - lo] - mu
-                acc += d * d
-            mean[i] = mu
-            std[i] = np.sqrt(acc / n_trees)
+                _walk_block(xt, m, roots[t], depths[t], nodes, cur)
+                for i in range(m):
+                    preds[t, i] = value[cur[i]]
+            for i in range(m):
+                total = 0.0
+                for t in range(n_trees):
+                    total += preds[t, i]
+                mu = total / n_trees
+                acc = 0.0
+                for t in range(n_trees):
+                    dev = preds[t, i] - mu
+                    acc += dev * dev
+                mean[lo + i] = mu
+                std[lo + i] = np.sqrt(acc / n_trees)
     return mean, std
 
 
 @numba.njit(cache=True, parallel=True)
-def boosting_predict_kernel(X, offset, links, numbers, init, learning_rate):
+def boosting_predict_kernel(X, roots, depths, nodes, value, init, learning_rate):
     """Prediction of a gradient-boosting ensemble: init + sum over stages of learning_rate * tree(x),
     accumulated stage by stage as scikit-learn's ``predict_stages``.
+
+    Parameters are those of :func:`forest_predict_kernel`, plus ``init`` (float, the initial constant)
+    and ``learning_rate`` (float).
 
     Returns
     -------
     float64 (n,)
     """
     n = X.shape[0]
-    n_trees = offset.shape[0] - 1
+    d = X.shape[1]
+    n_trees = roots.shape[0]
     out = np.empty(n, dtype=np.float64)
-    n_blocks = (n + BLOCK - 1) // BLOCK
-    for b in numba.prange(n_blocks):
-        lo = b * BLOCK
-        hi = min(n, lo + BLOCK)
-        for i in range(lo, hi):
-            out[i] = init
-        for t in range(n_trees):
-            for i in range(lo, hi):
-                out[i] += learning_rate * _leaf_value(X, i, offset[t], links, numbers)
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for c in numba.prange(n_chunks):
+        xt = np.empty((d, BLOCK), dtype=np.float32)
+        cur = np.empty(BLOCK, dtype=np.uint32)
+        for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), BLOCK):
+            m = min(n, lo + BLOCK) - lo
+            _load_block(X, lo, m, xt)
+            for i in range(m):
+                out[lo + i] = init
+            for t in range(n_trees):
+                _walk_block(xt, m, roots[t], depths[t], nodes, cur)
+                for i in range(m):
+                    out[lo + i] += learning_rate * value[cur[i]]
+    return out
+
+
+@numba.njit(cache=True)
+def tree_depths_kernel(offset, left, right):
+    """Depth of every tree (edges on the longest root-to-leaf path), or -1 for a tree that is not a tree.
+
+    Parameters
+    ----------
+    offset : int64 (T + 1,); left, right : int64 (N,)
+        scikit-learn layout: child ids relative to the tree's first node, -1 at leaves, each child in
+        its tree (as checked when a file is loaded).
+
+    Returns
+    -------
+    int64 (T,)
+        -1 where a walk from the root meets a node twice (a cycle or shared child) or a node has
+        exactly one child.
+    """
+    n_trees = offset.shape[0] - 1
+    out = np.zeros(n_trees, dtype=np.int64)
+    level = np.full(left.shape[0], -1, dtype=np.int64)
+    stack = np.empty(left.shape[0] + 1, dtype=np.int64)
+    for t in range(n_trees):
+        o = offset[t]
+        stack[0] = 0
+        level[o] = 0
+        top = 1
+        deepest = 0
+        while top > 0:
+            top -= 1
+            node = stack[top]
+            lv = level[o + node]
+            if lv > deepest:
+                deepest = lv
+            a = left[o + node]
+            b = right[o + node]
+            if (a == -1) != (b == -1):
+                deepest = -1
+                break
+            if a == -1:
+                continue
+            if level[o + a] != -1 or level[o + b] != -1 or a == b:
+                deepest = -1
+                break
+            level[o + a] = lv + 1
+            level[o + b] = lv + 1
+            stack[top] = a
+            stack[top + 1] = b
+            top += 2
+        out[t] = deepest
     return out

@@ -3,7 +3,8 @@ inference.
 
 A :class:`FlatEnsemble` holds the trees of a fitted ``RandomForestRegressor``,
 ``ExtraTreesRegressor`` or ``GradientBoostingRegressor`` (single output) as parallel arrays in
-scikit-learn's layout (see :mod:`magnetscreen.models.tree_kernels`). Files are written with
+scikit-learn's layout; for inference it derives (in memory only) a compact node table walked by the
+kernels of :mod:`magnetscreen.models.tree_kernels`. Files are written with
 ``numpy.savez`` and read with ``allow_pickle=False``: loading never executes code. A JSON manifest
 stored in the file records the kind, the number of features, metadata and the SHA-256 of every array;
 a file whose arrays do not match it, or whose trees are not well formed, is refused with
@@ -22,7 +23,8 @@ import numpy as np
 from magnetscreen.datasets.errors import MagnetscreenError
 from magnetscreen.models import tree_kernels as _k
 
-__all__ = ["FlatEnsemble", "ModelFileError", "flatten", "save_ensemble", "load_ensemble", "FORMAT_VERSION"]
+__all__ = ["FlatEnsemble", "ModelFileError", "flatten", "float32_floor", "save_ensemble", "load_ensemble",
+           "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _ARRAYS = ("offset", "left", "right", "feature", "threshold", "value")
@@ -69,20 +71,23 @@ class FlatEnsemble:
         Parameters
         ----------
         X : array_like of shape (n, n_features)
-            Cast to float32 first, as scikit-learn does.
+            Rounded to float32, as scikit-learn does (float64 input is rounded on the fly, not copied).
 
         Returns
         -------
         mean : ndarray of float64, shape (n,)
         spread : ndarray of float64, shape (n,)
         """
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = np.asarray(X)
+        # float64 is rounded to float32 inside the kernels (same rounding, no copy); anything else is cast
+        # straight to float32 here, as scikit-learn does.
+        X = np.ascontiguousarray(X, dtype=X.dtype if X.dtype in (np.float32, np.float64) else np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"expected a 2-D feature matrix with {self.n_features} columns, got shape {X.shape}")
-        links, numbers = self.packed()
+        roots, depths, nodes, value = self.node_table()
         if self.kind == "average":
-            return _k.forest_predict_kernel(X, self.offset, links, numbers)
-        mean = _k.boosting_predict_kernel(X, self.offset, links, numbers, self.init, self.learning_rate)
+            return _k.forest_predict_kernel(X, roots, depths, nodes, value)
+        mean = _k.boosting_predict_kernel(X, roots, depths, nodes, value, self.init, self.learning_rate)
         return mean, np.zeros_like(mean)
 
     def packed(self) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +104,82 @@ class FlatEnsemble:
             cached = (links, numbers)
             object.__setattr__(self, "_packed", cached)
         return cached
+
+
+    def node_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Arrays walked by the inference kernels (derived from the node arrays; built once and cached).
+
+        Returns
+        -------
+        roots : ndarray of uint32, shape (T,)
+            Global node id of each tree's root.
+        depths : ndarray of int64, shape (T,)
+            Depth of each tree.
+        nodes : ndarray of :data:`~magnetscreen.models.tree_kernels.NODE_DTYPE`, shape (N,)
+            One 16-byte record per node: ``feature``; ``threshold``, the largest float32 not above the
+            float64 threshold (NaN at leaves); ``child`` = (right, left) as global ids (a leaf points to
+            itself). See :mod:`magnetscreen.models.tree_kernels` for why this takes scikit-learn's
+            branch for every float32 input.
+        value : ndarray of float64, shape (N,)
+
+        Raises
+        ------
+        ValueError
+            If the node arrays do not form trees (a child outside its tree, a cycle or a shared child) or
+            a split feature is out of range.
+        """
+        cached = self.__dict__.get("_node_table")
+        if cached is None:
+            n_nodes = self.left.shape[0]
+            if n_nodes >= 2**32:
+                raise ValueError(f"{n_nodes} nodes: the node table indexes nodes with uint32")
+            sizes = np.diff(self.offset)
+            tree_size = np.repeat(sizes, sizes)
+            inner = self.left != -1
+            for name in ("left", "right"):
+                child = getattr(self, name)[inner]
+                if np.any((child < 1) | (child >= tree_size[inner])):
+                    raise ValueError(f"{name} child index out of its tree")
+            if np.any((self.feature[inner] < 0) | (self.feature[inner] >= self.n_features)):
+                raise ValueError(f"split feature out of range 0..{self.n_features - 1}")
+            depths = _k.tree_depths_kernel(np.ascontiguousarray(self.offset, dtype=np.int64),
+                                           np.ascontiguousarray(self.left, dtype=np.int64),
+                                           np.ascontiguousarray(self.right, dtype=np.int64))
+            if np.any(depths < 0):
+                raise ValueError(f"tree {int(np.argmax(depths < 0))} is not a tree (a node has one child, or "
+                                 "a node is reached twice)")
+            links, numbers = self.packed()
+            ids = np.arange(n_nodes, dtype=np.uint32)
+            nodes = np.zeros(n_nodes, dtype=_k.NODE_DTYPE)
+            nodes["feature"] = np.where(inner, self.feature, 0)
+            nodes["threshold"] = np.where(inner, float32_floor(numbers[0]), np.float32(np.nan))
+            nodes["child"][:, 0] = np.where(inner, links[1], ids)
+            nodes["child"][:, 1] = np.where(inner, links[0], ids)
+            roots = np.ascontiguousarray(self.offset[:-1], dtype=np.uint32)
+            cached = (roots, depths, nodes, np.ascontiguousarray(numbers[1]))
+            object.__setattr__(self, "_node_table", cached)
+        return cached
+
+
+def float32_floor(threshold: np.ndarray) -> np.ndarray:
+    """The largest float32 that is <= each float64 threshold (elementwise; NaN stays NaN).
+
+    For every float32 x, ``float64(x) <= t`` exactly when ``x <= float32_floor(t)``.
+
+    Parameters
+    ----------
+    threshold : ndarray of float64
+
+    Returns
+    -------
+    ndarray of float32, same shape
+    """
+    threshold = np.asarray(threshold, dtype=np.float64)
+    with np.errstate(over="ignore"):  # beyond +-FLT_MAX: rounds to +-inf, then steps down where needed
+        nearest = threshold.astype(np.float32)
+        above = nearest.astype(np.float64) > threshold
+        nearest[above] = np.nextafter(nearest[above], np.float32(-np.inf))
+    return nearest
 
 
 def flatten(estimator, metadata: dict | None = None) -> FlatEnsemble:
