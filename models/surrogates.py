@@ -34,7 +34,7 @@ from magnetscreen.descriptors.encoding import CompositionBatch, encode
 from magnetscreen.descriptors.featurize import featurize
 from magnetscreen.models import surrogate_kernels as _k
 from magnetscreen.models.npzfile import ModelFileError, file_digest, load_arrays, save_arrays
-from magnetscreen.models.trees import FlatEnsemble
+from magnetscreen.models.trees import FlatEnsemble, check_structure
 
 __all__ = [
     "TARGETS",
@@ -263,9 +263,7 @@ def _load_surrogate(path: Path, card: dict) -> Surrogate:
     ensemble = FlatEnsemble(kind=meta["ensemble_kind"], n_features=int(meta["n_features"]),
                             **{n: arrays[f"tree_{n}"] for n in _TREE_ARRAYS}, init=float(meta["init"]),
                             learning_rate=float(meta["learning_rate"]))
-    from magnetscreen.models.trees import _check_structure
-
-    _check_structure(ensemble, path)
+    check_structure(ensemble, path)
     return Surrogate(meta["target"], kind, ensemble, None, None, None, float(meta["sigma_scale"]),
                      float(meta["sigma_floor"]), card)
 

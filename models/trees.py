@@ -13,25 +13,20 @@ a file whose arrays do not match it, or whose trees are not well formed, is refu
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from magnetscreen.datasets.errors import MagnetscreenError
 from magnetscreen.models import tree_kernels as _k
+from magnetscreen.models.npzfile import ModelFileError, load_arrays, save_arrays
 
 __all__ = ["FlatEnsemble", "ModelFileError", "flatten", "float32_floor", "save_ensemble", "load_ensemble",
            "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+_FORMAT = "magnetscreen-flat-ensemble"
 _ARRAYS = ("offset", "left", "right", "feature", "threshold", "value")
-
-
-class ModelFileError(MagnetscreenError):
-    """A model file that is missing, corrupted, or not a magnetscreen flat ensemble."""
 
 
 @dataclass(frozen=True)
@@ -218,31 +213,13 @@ def flatten(estimator, metadata: dict | None = None) -> FlatEnsemble:
     )
 
 
-def _digest(array: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-
-
 def save_ensemble(ensemble: FlatEnsemble, path: str | Path) -> None:
-    """Write ``ensemble`` to ``path`` (.npz) with its manifest; no pickles."""
-    arrays = {name: getattr(ensemble, name) for name in _ARRAYS}
-    manifest = {
-        "format": "magnetscreen-flat-ensemble",
-        "format_version": FORMAT_VERSION,
-        "kind": ensemble.kind,
-        "n_features": ensemble.n_features,
-        "n_trees": ensemble.n_trees,
-        "init": ensemble.init,
-        "learning_rate": ensemble.learning_rate,
-        "metadata": ensemble.metadata,
-        "arrays": {name: {"dtype": str(a.dtype), "shape": list(a.shape), "sha256": _digest(a)}
-                   for name, a in arrays.items()},
-    }
-    payload = np.frombuffer(json.dumps(manifest, sort_keys=True).encode("utf-8"), dtype=np.uint8)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, manifest=payload, **arrays)
-    tmp.replace(path)
+    """Write ``ensemble`` to ``path`` (.npz) with its checksum manifest (:func:`~magnetscreen.models.npzfile.save_arrays`)."""
+    save_arrays(path, {name: getattr(ensemble, name) for name in _ARRAYS}, format_name=_FORMAT,
+                format_version=FORMAT_VERSION,
+                metadata={"kind": ensemble.kind, "n_features": ensemble.n_features, "n_trees": ensemble.n_trees,
+                          "init": ensemble.init, "learning_rate": ensemble.learning_rate,
+                          "metadata": ensemble.metadata})
 
 
 def load_ensemble(path: str | Path) -> FlatEnsemble:
@@ -255,43 +232,19 @@ def load_ensemble(path: str | Path) -> FlatEnsemble:
         malformed trees; the message names the file and the check that failed.
     """
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such model file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"{path}: not a readable .npz model file ({exc})") from None
-    if "manifest" not in contents:
-        raise ModelFileError(f"{path}: no manifest (not a magnetscreen model file)")
-    try:
-        manifest = json.loads(contents["manifest"].tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: manifest is not valid JSON ({exc})") from None
-    if manifest.get("format") != "magnetscreen-flat-ensemble" or manifest.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: unsupported format {manifest.get('format')!r} "
-                             f"version {manifest.get('format_version')!r}")
-    for name in _ARRAYS:
-        if name not in contents:
-            raise ModelFileError(f"{path}: array {name!r} missing")
-        spec = manifest["arrays"].get(name, {})
-        array = contents[name]
-        if str(array.dtype) != spec.get("dtype") or list(array.shape) != spec.get("shape"):
-            raise ModelFileError(f"{path}: array {name!r} has {array.dtype} {list(array.shape)}, manifest says "
-                                 f"{spec.get('dtype')} {spec.get('shape')}")
-        if _digest(array) != spec.get("sha256"):
-            raise ModelFileError(f"{path}: checksum mismatch for array {name!r} (file corrupted or edited)")
+    arrays, meta = load_arrays(path, format_name=_FORMAT, format_version=FORMAT_VERSION, required=_ARRAYS)
     ensemble = FlatEnsemble(
-        kind=manifest["kind"], n_features=int(manifest["n_features"]),
-        **{name: contents[name] for name in _ARRAYS},
-        init=float(manifest["init"]), learning_rate=float(manifest["learning_rate"]),
-        metadata=manifest.get("metadata", {}),
+        kind=meta["kind"], n_features=int(meta["n_features"]),
+        **{name: arrays[name] for name in _ARRAYS},
+        init=float(meta["init"]), learning_rate=float(meta["learning_rate"]),
+        metadata=meta.get("metadata", {}),
     )
-    _check_structure(ensemble, path)
+    check_structure(ensemble, path)
     return ensemble
 
 
-def _check_structure(e: FlatEnsemble, path: Path) -> None:
+def check_structure(e: FlatEnsemble, path: Path) -> None:
+    """Raise :class:`ModelFileError` naming ``path`` if the trees of ``e`` are not well formed."""
     n_nodes = e.left.shape[0]
     if e.kind not in ("average", "boosting"):
         raise ModelFileError(f"{path}: unknown ensemble kind {e.kind!r}")
