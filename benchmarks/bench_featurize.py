@@ -92,22 +92,15 @@ def main() -> None:
           f"{copy / 1e9:.1f} GB/s")
     print(f"feature matrix written at {written / 1e9:.2f} GB/s = {100 * written / fill:.0f}% of the write bound")
 
-    try:
-        from matminer.featurizers.composition import ElementProperty
-        from pymatgen.core import Composition
-    except ImportError:
-        print("baseline: matminer not installed, ratio skipped")
+    from magnetscreen.screening.bench_baselines import featurize_baseline
+
+    names = batches[0].take(slice(0, args.baseline_n)).names().tolist()
+    baseline = featurize_baseline(names)
+    if baseline["status"] != "measured":
+        print(f"baseline: {baseline.get('reason', 'not measured')}, ratio skipped")
     else:
-        names = batches[0].take(slice(0, args.baseline_n)).names().tolist()
-        comps = [Composition(s) for s in names]
-        ep = ElementProperty.from_preset("magpie")
-        ep.set_n_jobs(1)
-        ep.featurize(comps[0])
-        start = time.perf_counter()
-        for comp in comps:
-            ep.featurize(comp)
-        base_rate = len(comps) / (time.perf_counter() - start)
-        print(f"baseline matminer Magpie (1 process): n={len(comps)} (sample, extrapolated per candidate), "
+        base_rate = baseline["candidates_per_s"]
+        print(f"baseline matminer Magpie (1 process): n={baseline['n']} (sample, extrapolated per candidate), "
               f"{base_rate:,.0f} candidates/s")
         print(f"ratio per core (1 thread vs 1 process): {n / results[1] / base_rate:,.0f}x")
         print(f"ratio with {cores} threads: {n / results[cores] / base_rate:,.0f}x")

@@ -57,6 +57,9 @@ N_FOLDS = 5
 MAX_COMPONENTS = 8
 DOMAIN_QUANTILE = 0.95
 ML_KINDS = ("random_forest", "extra_trees", "gradient_boosting")
+#: Share of the features tried at each split of the forests.
+MAX_FEATURES = 0.33
+N_TREES = 64
 
 
 @dataclass(frozen=True)
@@ -153,9 +156,9 @@ def _estimator(kind: str, seed: int):
     from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
 
     if kind == "random_forest":
-        return RandomForestRegressor(n_estimators=64, max_features=0.33, random_state=seed, n_jobs=1)
+        return RandomForestRegressor(n_estimators=N_TREES, max_features=MAX_FEATURES, random_state=seed, n_jobs=1)
     if kind == "extra_trees":
-        return ExtraTreesRegressor(n_estimators=64, max_features=0.33, random_state=seed, n_jobs=1)
+        return ExtraTreesRegressor(n_estimators=N_TREES, max_features=MAX_FEATURES, random_state=seed, n_jobs=1)
     if kind == "gradient_boosting":
         return GradientBoostingRegressor(n_estimators=150, learning_rate=0.05, max_depth=3, random_state=seed)
     raise ValueError(f"unknown model kind {kind!r}")

@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = ["encode_baseline", "featurize_baseline", "inference_baseline", "naive_pipeline", "skipped"]
 
-MAX_FEATURES = 0.33
+from magnetscreen.models.training import MAX_FEATURES  # the shipped forests' setting
 
 
 def skipped(reason: str) -> dict:
