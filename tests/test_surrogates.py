@@ -142,10 +142,16 @@ def test_cards_report_protocol_metrics_and_coverage():
 
 
 def test_coverage_on_held_out_folds_is_near_nominal():
-    """The target with enough data (Tc: > 100 rows) is calibrated within 5 points on held-out folds."""
-    card = load_surrogates().cards["Tc_K"]
-    assert card["n_rows"] >= 100
-    for interval in card["coverage"]["intervals"]:
+    """The calibrated 1-sigma interval covers its nominal 68.3 % within 5 points on held-out folds for every
+    target; the 90 % interval too where the data allow it (Tc: > 100 rows). K1's 90 % interval (51 rows)
+    is documented in docs/models.md as under-covering."""
+    cards = load_surrogates().cards
+    for target, card in cards.items():
+        one = card["coverage"]["intervals"][0]
+        assert one["nominal"] == pytest.approx(ONE_SIGMA, abs=1e-6)
+        assert abs(one["empirical"] - one["nominal"]) <= 0.05, (target, one)
+    assert cards["Tc_K"]["n_rows"] >= 100
+    for interval in cards["Tc_K"]["coverage"]["intervals"]:
         assert abs(interval["empirical"] - interval["nominal"]) <= 0.05, interval
 
 
