@@ -7,19 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from magnetscreen.datasets.errors import ConfigError
-from magnetscreen.screening.config import default_config, load_config
+from magnetscreen.screening.config import config_for_command
 from magnetscreen.screening.enumerate import write_candidates
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config) if args.config else default_config()
-    if args.chunk_size is not None:
-        if args.chunk_size < 1:
-            raise ConfigError(f"--chunk-size: expected a positive integer, got {args.chunk_size}")
-        from dataclasses import replace
-
-        config = replace(config, chunk_size=args.chunk_size)
+    config = config_for_command(args.config, args.chunk_size)
     out = Path(args.out)
     fmt = args.format or ("parquet" if out.suffix.lower() in (".parquet", ".pq") else "text")
     started = time.perf_counter()

@@ -33,18 +33,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
     from pathlib import Path
 
     from magnetscreen.datasets.errors import ConfigError
-    from magnetscreen.screening.config import default_config, load_config
+    from magnetscreen.screening.config import config_for_command
     from magnetscreen.screening.engine import screen
 
-    config = load_config(args.config) if args.config else default_config()
-    if args.chunk_size is not None:
-        if args.chunk_size < 1:
-            raise ConfigError(f"--chunk-size: expected an integer >= 1, got {args.chunk_size}")
-        config = replace(config, chunk_size=args.chunk_size)
+    config = config_for_command(args.config, args.chunk_size)
     if args.scheduler is not None and args.dask_workers is not None:
         raise ConfigError("give either --scheduler (an existing Dask cluster) or --dask-workers (a local one)")
     result = screen(config, out=Path(args.out) if args.out else None, workers=args.workers, scheduler=args.scheduler,

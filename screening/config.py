@@ -55,7 +55,8 @@ from magnetscreen.datasets.elements import symbol_to_z
 from magnetscreen.datasets.schema import Table, load_toml
 from magnetscreen.screening.settings import ScreenSettings, parse_settings
 
-__all__ = ["RunConfig", "load_config", "parse_config", "default_config", "DEFAULT_OPERATING_TEMPERATURE_K"]
+__all__ = ["RunConfig", "load_config", "parse_config", "default_config", "config_for_command",
+           "DEFAULT_OPERATING_TEMPERATURE_K"]
 
 DEFAULT_OPERATING_TEMPERATURE_K = 423.15
 _CONSTRAINT_KINDS = CONSTRAINT_KINDS + ("max_hree_mass_fraction",)
@@ -212,3 +213,16 @@ def default_config(base_dir: Path | None = None) -> RunConfig:
     ref = resources.files("magnetscreen.screening") / "configs" / "default.toml"
     with resources.as_file(ref) as path:
         return parse_config(load_toml(path, ConfigError), "default.toml", base_dir or Path.cwd())
+
+
+def config_for_command(path: str | Path | None, chunk_size: int | None = None) -> RunConfig:
+    """The configuration a subcommand runs: ``path`` (default: the embedded default), with the
+    ``--chunk-size`` override applied and checked."""
+    config = load_config(path) if path else default_config()
+    if chunk_size is not None:
+        if chunk_size < 1:
+            raise ConfigError(f"--chunk-size: expected a positive integer, got {chunk_size}")
+        from dataclasses import replace
+
+        config = replace(config, chunk_size=chunk_size)
+    return config
