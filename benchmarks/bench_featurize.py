@@ -54,7 +54,7 @@ def time_ours(batches, threads):
 def write_bandwidth():
     """(fill, copy) bandwidth bounds of this machine in bytes/s: see
     :func:`magnetscreen.screening.bench.memory_bandwidth` (shared with ``magnetscreen bench``)."""
-    from magnetscreen.screening.bench import memory_bandwidth
+    from magnetscreen.screening.bench.measure import memory_bandwidth
 
     bw = memory_bandwidth()
     return bw["fill_bytes_per_s"], bw["copy_bytes_per_s"]
@@ -92,7 +92,7 @@ def main() -> None:
           f"{copy / 1e9:.1f} GB/s")
     print(f"feature matrix written at {written / 1e9:.2f} GB/s = {100 * written / fill:.0f}% of the write bound")
 
-    from magnetscreen.screening.bench_baselines import featurize_baseline
+    from magnetscreen.screening.bench.baselines import featurize_baseline
 
     names = batches[0].take(slice(0, args.baseline_n)).names().tolist()
     baseline = featurize_baseline(names)

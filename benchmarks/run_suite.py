@@ -10,7 +10,7 @@ Run: ``python benchmarks/run_suite.py [--size tiny|small|medium|large|N] [--work
 
 from __future__ import annotations
 
-from magnetscreen.screening.cli_bench import main
+from magnetscreen.screening.cli.bench import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -13,6 +13,7 @@ __all__ = [
     "FamilyError",
     "ConfigError",
     "DataError",
+    "input_error",
 ]
 
 
@@ -34,3 +35,23 @@ class ConfigError(MagnetscreenError):
 
 class DataError(MagnetscreenError):
     """A data table (shipped or user-supplied) that fails validation."""
+
+
+def input_error(exc: BaseException) -> str | None:
+    """The one-line message of an operating-system or resource error caused by the user's input, else None.
+
+    The command line turns such errors into exit code 2 instead of reporting a bug: a file that cannot be
+    read or written (named with its path: missing, permission denied, disk full, a directory where a file
+    was expected) and memory exhausted by an input too large for this machine. Any other exception is a bug.
+    """
+    if isinstance(exc, OSError) and not isinstance(exc, (ConnectionError, TimeoutError)):
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        path = exc.filename if exc.filename is not None else None
+        if path is None:
+            return None if not exc.strerror else f"{reason} ({type(exc).__name__})"
+        target = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+        return f"{path}{target}: {reason}"
+    if isinstance(exc, MemoryError):
+        return ("ran out of memory: the input asks for more than this machine has (reduce the chunk size, the "
+                "candidate count or the data size)")
+    return None

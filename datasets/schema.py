@@ -6,31 +6,62 @@ Every error says where (file and key path), what was found and what was expected
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import math
+import re
+import stat
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from magnetscreen.datasets.errors import MagnetscreenError
 
-__all__ = ["Table", "load_toml"]
+__all__ = ["Table", "load_toml", "check_number", "parse_date", "Column", "TableSpec", "COLUMN_KINDS",
+           "validate_rows", "cast_columns", "read_table", "MAX_TOML_BYTES"]
+
+
+#: Largest TOML file accepted (configs, families, scenarios are a few kB; a larger file is not one of them).
+MAX_TOML_BYTES = 1 << 20
 
 
 def load_toml(path: str | Path, error: type[MagnetscreenError]) -> dict[str, Any]:
-    """Read a TOML file in binary mode; raise ``error`` naming the file if it is missing or invalid."""
+    """Read a TOML file; raise ``error`` naming the file if it is missing, not a regular file, larger than
+    :data:`MAX_TOML_BYTES`, not UTF-8, not valid TOML or nested too deeply to parse."""
     path = Path(path)
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        info = path.stat()
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a directory, expected a TOML file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"{path}: is a directory, expected a TOML file")
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{path}: not a regular file (a device, pipe or socket), expected a TOML file")
+    if info.st_size > MAX_TOML_BYTES:
+        raise error(f"{path}: {info.st_size} bytes, larger than the {MAX_TOML_BYTES} bytes a TOML input may have")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_TOML_BYTES + 1)
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_TOML_BYTES:
+        raise error(f"{path}: larger than the {MAX_TOML_BYTES} bytes a TOML input may have")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: cannot parse TOML ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text ({exc})") from None
+    except RecursionError:
+        raise error(f"{path}: tables or arrays nested too deeply to parse") from None
 
 
 class Table:
@@ -136,3 +167,192 @@ def check_number(value: Any, where: str, error: type[MagnetscreenError], *, low:
     if high is not None and value > high:
         raise error(f"{where}: expected a number <= {high:g}, got {value:g}")
     return value
+
+
+# ------------------------------------------------------------------------------------------- dates
+
+def parse_date(value: Any, where: str, error: type[MagnetscreenError]) -> dt.date:
+    """The one date parser: a ``datetime.date`` (a datetime is refused) or an ISO string ``YYYY-MM-DD``.
+
+    Raises ``error`` naming ``where`` and the value otherwise. Every date a user or a table gives (``as_of``,
+    scenario dates, export-control events) goes through here.
+    """
+    if isinstance(value, dt.datetime):
+        raise error(f"{where}: expected a date such as 2025-05-01, got the date and time {value.isoformat()!r}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise error(f"{where}: expected a date such as 2025-05-01, got {value!r}")
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+# ------------------------------------------------------------------------------------------- tables
+
+COLUMN_KINDS = ("str", "float", "int", "bool", "date", "element", "elements", "url", "formula")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a shipped table.
+
+    ``kind`` is one of :data:`COLUMN_KINDS`: ``element`` is one element symbol, ``elements`` a
+    space-separated list of them, ``url`` an http(s) address, ``formula`` a composition that
+    :func:`~magnetscreen.datasets.composition.parse_composition` accepts. Numbers must lie in
+    [``low``, ``high``], each end open when ``low_open`` / ``high_open`` is set.
+    """
+
+    name: str
+    kind: str
+    unit: str = ""
+    required: bool = False
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    description: str = ""
+
+    def bounds_text(self) -> str:
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        return f"{'(' if self.low_open or self.low is None else '['}{low}, {high}{')' if self.high_open or self.high is None else ']'}"
+
+    def in_bounds(self, number: float) -> bool:
+        if self.low is not None and (number <= self.low if self.low_open else number < self.low):
+            return False
+        if self.high is not None and (number >= self.high if self.high_open else number > self.high):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A shipped table: its file, columns and which columns hold properties (at least one per row)."""
+
+    name: str
+    filename: str
+    description: str
+    columns: tuple[Column, ...]
+    property_columns: tuple[str, ...] = ()
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+_BOOLS = {"true": True, "false": False, "True": True, "False": False}
+
+
+def _check_cell(value: str, column: Column, where: str, symbols: Mapping[str, int]) -> None:
+    from magnetscreen.datasets.errors import CompositionError, DataError
+
+    name = column.name
+    if column.kind in ("float", "int"):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"{where}: column {name!r}: expected a number, got {value!r}") from None
+        if not math.isfinite(number) or (column.kind == "int" and number != int(number)):
+            raise DataError(f"{where}: column {name!r}: expected a finite "
+                            f"{'integer' if column.kind == 'int' else 'number'}, got {value!r}")
+        if not column.in_bounds(number):
+            raise DataError(f"{where}: column {name!r}: {value!r} outside the plausible range "
+                            f"{column.bounds_text()} {column.unit}".rstrip())
+    elif column.kind == "bool":
+        if value not in _BOOLS:
+            raise DataError(f"{where}: column {name!r}: expected true or false, got {value!r}")
+    elif column.kind == "date":
+        parse_date(value, f"{where}: column {name!r}", DataError)
+    elif column.kind == "element":
+        if value not in symbols:
+            raise DataError(f"{where}: column {name!r}: unknown element {value!r}")
+    elif column.kind == "elements":
+        for symbol in value.split():
+            if symbol not in symbols:
+                raise DataError(f"{where}: column {name!r}: unknown element {symbol!r}")
+    elif column.kind == "url":
+        if not value.startswith(("http://", "https://")):
+            raise DataError(f"{where}: column {name!r}: expected a URL, got {value!r}")
+    elif column.kind == "formula":
+        from magnetscreen.datasets.composition import parse_composition
+
+        try:
+            parse_composition(value)
+        except CompositionError as exc:
+            raise DataError(f"{where}: column {name!r}: {exc}") from None
+    if column.choices is not None and value not in column.choices:
+        raise DataError(f"{where}: column {name!r}: expected one of {column.choices}, got {value!r}")
+
+
+def validate_rows(frame: pd.DataFrame, spec: TableSpec, label: str) -> None:
+    """The one row validator of every shipped table: raise DataError naming the file line, column and value.
+
+    ``frame`` holds the cells as read (strings, empty cells as NaN: see :func:`read_table`). Checks: the
+    exact columns of ``spec`` in order; required cells present; every cell of its kind (numbers finite and
+    within their bounds, booleans, ISO dates, element symbols, URLs, parseable formulas, choices); at
+    least one property per row when the table has property columns.
+    """
+    from magnetscreen.datasets.elements import symbol_to_z
+    from magnetscreen.datasets.errors import DataError
+
+    expected = [c.name for c in spec.columns]
+    if list(frame.columns) != expected:
+        missing = [c for c in expected if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in expected]
+        raise DataError(f"{label}: columns differ from the schema (missing {missing}, unexpected {extra})")
+    symbols = symbol_to_z()
+    for line, row in enumerate(frame.itertuples(index=False, name=None), start=2):
+        where = f"{label}: line {line}"
+        for column, value in zip(spec.columns, row):
+            if _missing(value):
+                if column.required:
+                    raise DataError(f"{where}: column {column.name!r} is empty")
+                continue
+            _check_cell(str(value), column, where, symbols)
+        if spec.property_columns:
+            record = dict(zip(expected, row))
+            if all(_missing(record[c]) for c in spec.property_columns):
+                raise DataError(f"{where}: no property value (one of {list(spec.property_columns)} is needed)")
+
+
+def cast_columns(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Convert validated string cells to their kinds: float64, int64, bool (empty = False), str (empty = "")."""
+    out = frame.copy()
+    for column in spec.columns:
+        series = out[column.name]
+        if column.kind == "float":
+            out[column.name] = pd.to_numeric(series, errors="raise").astype("float64")
+        elif column.kind == "int":
+            out[column.name] = pd.to_numeric(series, errors="raise").astype("int64")
+        elif column.kind == "bool":
+            out[column.name] = series.map(lambda v: _BOOLS.get(v, False) if isinstance(v, str) else False).astype(bool)
+        else:
+            out[column.name] = series.fillna("").astype(str)
+    return out
+
+
+def read_table(path: str | Path, spec: TableSpec, label: str) -> tuple[pd.DataFrame, str]:
+    """Read a shipped CSV (``.csv`` or ``.csv.gz``) as strings, validate it against ``spec`` and cast it.
+
+    Returns the frame and the SHA-256 of the file's bytes.
+    """
+    from magnetscreen.datasets.provenance import bytes_sha256
+
+    raw = Path(path).read_bytes()
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
+                        compression="gzip" if str(path).endswith(".gz") else None)
+    validate_rows(frame, spec, label)
+    return cast_columns(frame, spec), bytes_sha256(raw)

@@ -23,7 +23,6 @@ the formula and the gaps are documented in ``docs/supply-risk.md``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -36,8 +35,7 @@ import pandas as pd
 
 from magnetscreen.datasets.elements import symbol_to_z
 from magnetscreen.datasets.errors import ConfigError, DataError
-from magnetscreen.datasets.schema import Table, check_number, load_toml
-from magnetscreen.datasets.tables import Column, TableSpec
+from magnetscreen.datasets.schema import Column, Table, TableSpec, check_number, load_toml, parse_date, read_table
 
 __all__ = [
     "SUPPLY_TABLES",
@@ -73,7 +71,7 @@ WGI_ESTIMATES = ("WGI_VA_estimate", "WGI_PV_estimate", "WGI_GE_estimate", "WGI_R
 _CITATION = (
     Column("source", "str", required=True, description="original publication (and through whom it was read)"),
     Column("locator", "str", required=True, description="where in the source: table, list, paragraph"),
-    Column("read_at", "str", required=True, description="URL of the page where the value was read"),
+    Column("read_at", "url", required=True, description="URL of the page where the value was read"),
     Column("note", "str", description="conversions, caveats, staleness"),
 )
 
@@ -82,10 +80,10 @@ PRODUCTION = TableSpec(
     filename="production_shares.csv",
     description="Country shares of mine production and of refining/separation, per element",
     columns=(
-        Column("element", "str", required=True, description="element symbol"),
+        Column("element", "element", required=True, description="element symbol"),
         Column("stage", "str", required=True, choices=STAGES, description="mining or refining"),
         Column("country", "str", required=True, description="ISO 3166-1 alpha-3 code, or ROW (rest of world)"),
-        Column("share_fraction", "float", "1", required=True, low=0.0, high=1.0 + 1e-9, low_inclusive=True,
+        Column("share_fraction", "float", "1", required=True, low=0.0, high=1.0,
                description="share of world output at this stage"),
         Column("year", "int", "year", required=True, low=1990, high=2100, description="data year"),
     ) + _CITATION,
@@ -96,11 +94,11 @@ TRADE = TableSpec(
     filename="trade_exposure.csv",
     description="US net import reliance and share of US imports from foreign entities of concern (FEOC)",
     columns=(
-        Column("element", "str", required=True, description="element symbol"),
+        Column("element", "element", required=True, description="element symbol"),
         Column("year", "int", "year", required=True, low=1990, high=2100, description="data year"),
-        Column("us_net_import_reliance_pct", "float", "%", low=0.0, high=100.0 + 1e-9, low_inclusive=True,
+        Column("us_net_import_reliance_pct", "float", "%", low=0.0, high=100.0,
                description="US net import reliance as a share of apparent consumption (0 for a net exporter)"),
-        Column("feoc_import_share_fraction", "float", "1", low=0.0, high=1.0 + 1e-9, low_inclusive=True,
+        Column("feoc_import_share_fraction", "float", "1", low=0.0, high=1.0,
                description="share of US imports from foreign entities of concern (China only: a lower bound)"),
         Column("top_import_sources", "str", description="import sources as published"),
     ) + _CITATION,
@@ -112,11 +110,11 @@ MITIGATION = TableSpec(
     filename="mitigation.csv",
     description="End-of-life recycling input rate and substitution index (empty where not sourced)",
     columns=(
-        Column("element", "str", required=True, description="element symbol"),
+        Column("element", "element", required=True, description="element symbol"),
         Column("year", "int", "year", required=True, low=1990, high=2100, description="data year"),
-        Column("eol_rir_fraction", "float", "1", low=0.0, high=1.0 + 1e-9, low_inclusive=True,
+        Column("eol_rir_fraction", "float", "1", low=0.0, high=1.0,
                description="end-of-life recycling input rate (EU definition)"),
-        Column("substitution_index", "float", "1", low=0.0, high=1.0 + 1e-9, low_inclusive=True,
+        Column("substitution_index", "float", "1", low=0.0, high=1.0,
                description="EU substitution index for supply risk, 1 = no substitute"),
         Column("unep_eol_rr_band", "str", description="UNEP 2011 end-of-life recycling-rate band (not used)"),
     ) + _CITATION,
@@ -131,7 +129,7 @@ GOVERNANCE = TableSpec(
         Column("country_name", "str", required=True, description="country name"),
         Column("indicator", "str", required=True, choices=WGI_ESTIMATES + ("WGI_PV_percentile",),
                description="WGI indicator: estimates about -2.5..2.5, percentile 0..100"),
-        Column("value", "float", "WGI units", required=True, low=-3.0, high=100.0 + 1e-9, low_inclusive=True,
+        Column("value", "float", "WGI units", required=True, low=-3.0, high=100.0,
                description="indicator value"),
         Column("year", "int", "year", required=True, low=1990, high=2100, description="data year"),
     ) + _CITATION,
@@ -149,7 +147,7 @@ EXPORT_CONTROLS = TableSpec(
         Column("country", "str", required=True, description="ISO code of the controlling country"),
         Column("authority", "str", required=True, description="issuing authority"),
         Column("announcement", "str", required=True, description="announcement number"),
-        Column("elements", "str", description="space-separated element symbols (empty: no element list read)"),
+        Column("elements", "elements", description="space-separated element symbols (empty: no element list read)"),
         Column("action", "str", required=True, choices=ACTIONS, description="licensing, ban or suspension"),
         Column("refers_to", "str", description="event_id a suspension applies to"),
         Column("year", "int", "year", required=True, low=1990, high=2100, description="year announced"),
@@ -164,83 +162,20 @@ def supply_table_names() -> tuple[str, ...]:
     return tuple(SUPPLY_TABLES)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (
-        isinstance(value, str) and not value.strip())
-
-
-def _check_rows(frame: pd.DataFrame, spec: TableSpec, label: str) -> None:
-    """Validate every row; DataError names file, line, column and value."""
-    expected = [c.name for c in spec.columns]
-    if list(frame.columns) != expected:
-        missing = [c for c in expected if c not in frame.columns]
-        extra = [c for c in frame.columns if c not in expected]
-        raise DataError(f"{label}: columns differ from the schema (missing {missing}, unexpected {extra})")
-    symbols = symbol_to_z()
-    for line, row in enumerate(frame.itertuples(index=False), start=2):
-        record = row._asdict()
-        where = f"{label}: line {line}"
-        for column in spec.columns:
-            value = record[column.name]
-            if _missing(value):
-                if column.required:
-                    raise DataError(f"{where}: column {column.name!r} is empty")
-                continue
-            if column.kind in ("float", "int"):
-                try:
-                    number = float(value)
-                except (TypeError, ValueError):
-                    raise DataError(f"{where}: column {column.name!r}: expected a number, got {value!r}") from None
-                if not math.isfinite(number) or (column.kind == "int" and number != int(number)):
-                    raise DataError(f"{where}: column {column.name!r}: expected a finite "
-                                    f"{'integer' if column.kind == 'int' else 'number'}, got {value!r}")
-                if (column.low is not None and number < column.low) or (column.high is not None and number > column.high):
-                    raise DataError(f"{where}: column {column.name!r}: {value!r} outside [{column.low:g}, "
-                                    f"{column.high:g}] {column.unit}")
-            elif column.kind == "date":
-                try:
-                    dt.date.fromisoformat(str(value))
-                except ValueError:
-                    raise DataError(f"{where}: column {column.name!r}: expected an ISO date YYYY-MM-DD, "
-                                    f"got {value!r}") from None
-            elif column.choices is not None and value not in column.choices:
-                raise DataError(f"{where}: column {column.name!r}: expected one of {column.choices}, got {value!r}")
-        for key in ("element",):
-            if key in record and record[key] not in symbols:
-                raise DataError(f"{where}: column 'element': unknown element {record[key]!r}")
-        if "elements" in record and not _missing(record["elements"]):
-            for symbol in str(record["elements"]).split():
-                if symbol not in symbols:
-                    raise DataError(f"{where}: column 'elements': unknown element {symbol!r}")
-        if spec.property_columns and all(_missing(record[c]) for c in spec.property_columns):
-            raise DataError(f"{where}: no value (one of {list(spec.property_columns)} is needed)")
-        if not str(record["read_at"]).startswith(("http://", "https://")):
-            raise DataError(f"{where}: column 'read_at': expected a URL, got {record['read_at']!r}")
-
-
 @lru_cache(maxsize=None)
 def _load(name: str) -> pd.DataFrame:
     spec = SUPPLY_TABLES[name]
     ref = resources.files("magnetscreen.datasets") / "data" / "supply" / spec.filename
-    with resources.as_file(ref) as path:
-        raw = Path(path).read_bytes()
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=str, encoding="utf-8")
     label = f"supply/{spec.filename}"
-    _check_rows(frame, spec, label)
-    for column in spec.columns:
-        if column.kind == "float":
-            frame[column.name] = frame[column.name].astype("float64")
-        elif column.kind == "int":
-            frame[column.name] = frame[column.name].astype("int64")
-        else:
-            frame[column.name] = frame[column.name].fillna("").astype(str)
+    with resources.as_file(ref) as path:
+        frame, digest = read_table(path, spec, label)
     if name == "export_controls" and frame["event_id"].duplicated().any():
         dup = frame.loc[frame["event_id"].duplicated(), "event_id"].iloc[0]
         raise DataError(f"{label}: duplicate event_id {dup!r}")
     frame.attrs["provenance"] = {
         "table": spec.name,
         "file": f"supply/{spec.filename}",
-        "sha256": hashlib.sha256(raw).hexdigest(),
+        "sha256": digest,
         "rows": len(frame),
         "description": spec.description,
         "columns": {c.name: {"unit": c.unit, "description": c.description} for c in spec.columns},
@@ -302,13 +237,14 @@ def export_control_events() -> tuple[ExportControlEvent, ...]:
     frame = _load("export_controls")
     events = []
     for row in frame.itertuples(index=False):
+        where = f"supply/export_controls.csv: event {row.event_id!r}"
         events.append(ExportControlEvent(
             event_id=row.event_id,
             action=row.action,
             elements=tuple(row.elements.split()),
-            effective=dt.date.fromisoformat(row.effective),
-            announced=dt.date.fromisoformat(row.announced),
-            ends=dt.date.fromisoformat(row.ends) if row.ends else None,
+            effective=parse_date(row.effective, where, DataError),
+            announced=parse_date(row.announced, where, DataError),
+            ends=parse_date(row.ends, where, DataError) if row.ends else None,
             refers_to=row.refers_to,
             country=row.country,
             announcement=row.announcement,
@@ -539,16 +475,7 @@ def _date(t: Table, key: str, default: Any = ...) -> dt.date | None:
     value = t.raw(key, default)
     if value is default and default is not ...:
         return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise t.fail(key, f"expected a date such as 2025-11-25, got {value!r}")
+    return parse_date(value, t.path(key), t.error)
 
 
 def _country_table(t: Table, key: str, countries: set[str], *, low: float, high: float | None) -> tuple:

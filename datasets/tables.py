@@ -15,9 +15,6 @@ Tables:
 
 from __future__ import annotations
 
-import hashlib
-import math
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from magnetscreen.datasets.errors import DataError
+from magnetscreen.datasets.schema import Column, TableSpec, read_table, validate_rows
 
 __all__ = [
     "Column",
@@ -44,41 +42,11 @@ METHODS = ("experiment", "DFT")
 INTRINSIC_FAMILIES = ("2-14-1", "Sm-Co", "2-17", "1-12", "Fe16N2", "MnBi", "MnAl", "L10", "hexaferrite", "reference")
 
 
-@dataclass(frozen=True)
-class Column:
-    """One column of a table: kind, unit, whether required, plausible range and allowed values."""
-
-    name: str
-    kind: str  # "str", "float", "bool"
-    unit: str = ""
-    required: bool = False
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] | None = None
-    description: str = ""
-    low_inclusive: bool = False
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    filename: str
-    description: str
-    columns: tuple[Column, ...]
-    property_columns: tuple[str, ...] = ()
-
-    def column(self, name: str) -> Column:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(name)
-
-
 _PROVENANCE = (
     Column("method", "str", required=True, choices=METHODS, description="experiment or DFT"),
     Column("source", "str", required=True, description="original source: doi:... or URL"),
     Column("locator", "str", required=True, description="where in the source: table, figure, abstract"),
-    Column("read_at", "str", required=True, description="URL of the page where the value was read"),
+    Column("read_at", "url", required=True, description="URL of the page where the value was read"),
     Column("note", "str", description="sample, conversions, caveats"),
 )
 
@@ -87,15 +55,15 @@ INTRINSIC = TableSpec(
     filename="intrinsic_properties.csv",
     description="Intrinsic magnetic properties of magnet phases (measured, and DFT flagged separately)",
     columns=(
-        Column("formula", "str", required=True, description="chemical formula"),
+        Column("formula", "formula", required=True, description="chemical formula"),
         Column("family", "str", required=True, choices=INTRINSIC_FAMILIES, description="material family"),
-        Column("T_K", "float", "K", low=0.0, high=1500.0, low_inclusive=True,
+        Column("T_K", "float", "K", low=0.0, high=1500.0, high_open=True,
                description="temperature of Js, K1, muHA (0 for DFT ground-state values)"),
         Column("T_K_nominal", "bool", description="true when the source says only 'room temperature'"),
-        Column("Js_T", "float", "T", low=0.0, high=2.6, description="saturation polarization mu0*Ms"),
-        Column("K1_MJm3", "float", "MJ/m^3", low=-30.0, high=30.0, description="first anisotropy constant"),
-        Column("muHA_T", "float", "T", low=0.0, high=150.0, description="anisotropy field mu0*HA"),
-        Column("Tc_K", "float", "K", low=0.0, high=1500.0, description="Curie temperature"),
+        Column("Js_T", "float", "T", low=0.0, high=2.6, description="saturation polarization mu0*Ms", low_open=True, high_open=True),
+        Column("K1_MJm3", "float", "MJ/m^3", low=-30.0, high=30.0, description="first anisotropy constant", low_open=True, high_open=True),
+        Column("muHA_T", "float", "T", low=0.0, high=150.0, description="anisotropy field mu0*HA", low_open=True, high_open=True),
+        Column("Tc_K", "float", "K", low=0.0, high=1500.0, description="Curie temperature", low_open=True, high_open=True),
     ) + _PROVENANCE,
     property_columns=("Js_T", "K1_MJm3", "muHA_T", "Tc_K"),
 )
@@ -105,8 +73,8 @@ CURIE = TableSpec(
     filename="curie_temperatures.csv",
     description="Experimental Curie temperatures of intermetallics, alloys and oxides relevant to magnets",
     columns=(
-        Column("formula", "str", required=True, description="chemical formula"),
-        Column("Tc_K", "float", "K", required=True, low=0.0, high=1500.0, description="Curie temperature"),
+        Column("formula", "formula", required=True, description="chemical formula"),
+        Column("Tc_K", "float", "K", required=True, low=0.0, high=1500.0, description="Curie temperature", low_open=True, high_open=True),
     ) + _PROVENANCE,
     property_columns=("Tc_K",),
 )
@@ -119,72 +87,16 @@ def table_names() -> tuple[str, ...]:
     return tuple(TABLES) + ("elements",)
 
 
-def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value.strip())
-
-
-def validate_rows(frame: pd.DataFrame, spec: TableSpec, label: str) -> None:
-    """Check every row against ``spec``; raise DataError naming the row (file line), column and value.
-
-    Checks: exact set of columns; required cells present; numbers finite and within the plausible range;
-    choices respected; at least one property per row; formulas parse (pymatgen, our grammar).
-    """
-    from magnetscreen.datasets.composition import parse_composition
-    from magnetscreen.datasets.errors import CompositionError
-
-    expected = [c.name for c in spec.columns]
-    if list(frame.columns) != expected:
-        missing = [c for c in expected if c not in frame.columns]
-        extra = [c for c in frame.columns if c not in expected]
-        raise DataError(f"{label}: columns differ from the schema (missing {missing}, unexpected {extra})")
-    for i, row in enumerate(frame.itertuples(index=False), start=2):
-        record = row._asdict()
-        where = f"{label}: line {i}"
-        for column in spec.columns:
-            value = record[column.name]
-            if _is_missing(value):
-                if column.required:
-                    raise DataError(f"{where}: column {column.name!r} is empty")
-                continue
-            if column.kind == "float":
-                if not isinstance(value, (int, float)) or not math.isfinite(value):
-                    raise DataError(f"{where}: column {column.name!r}: expected a finite number, got {value!r}")
-                too_low = column.low is not None and (value < column.low if column.low_inclusive else value <= column.low)
-                if too_low or (column.high is not None and value >= column.high):
-                    raise DataError(
-                        f"{where}: column {column.name!r}: {value!r} outside the plausible range "
-                        f"({column.low}, {column.high}) {column.unit}"
-                    )
-            elif column.choices is not None and value not in column.choices:
-                raise DataError(f"{where}: column {column.name!r}: expected one of {column.choices}, got {value!r}")
-        if spec.property_columns and all(_is_missing(record[c]) for c in spec.property_columns):
-            raise DataError(f"{where}: no property value (one of {list(spec.property_columns)} is needed)")
-        try:
-            parse_composition(record["formula"])
-        except CompositionError as exc:
-            raise DataError(f"{where}: column 'formula': {exc}") from None
-
-
 def _read(spec: TableSpec) -> tuple[pd.DataFrame, str]:
     ref = resources.files("magnetscreen.datasets") / "data" / spec.filename
     with resources.as_file(ref) as path:
-        raw = Path(path).read_bytes()
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    return frame, hashlib.sha256(raw).hexdigest()
+        return read_table(path, spec, spec.filename)
 
 
 @lru_cache(maxsize=None)
 def _load(name: str) -> pd.DataFrame:
     spec = TABLES[name]
     frame, digest = _read(spec)
-    for column in spec.columns:
-        if column.kind == "float":
-            frame[column.name] = frame[column.name].astype("float64")
-        elif column.kind == "bool":
-            frame[column.name] = frame[column.name].map({True: True, False: False, "true": True, "false": False})
-            frame[column.name] = frame[column.name].fillna(False).astype(bool)
-        else:
-            frame[column.name] = frame[column.name].fillna("").astype(str)
     frame.attrs["provenance"] = {
         "table": spec.name,
         "file": spec.filename,

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from magnetscreen.datasets.elements import N_Z, element_symbols, symbol_to_z
+from magnetscreen.datasets.schema import parse_date
 from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.datasets.supply import (
     RARE_EARTHS,
@@ -147,18 +148,11 @@ def hhi(shares: Iterable[float]) -> float:
     return min(10000.0, float(sum((100.0 * s) ** 2 for s in shares)))
 
 
-def parse_as_of(as_of: dt.date | str | None) -> dt.date:
-    """A date from a ``datetime.date``, an ISO string ``YYYY-MM-DD`` or ``None`` (today)."""
+def parse_as_of(as_of: dt.date | str | None, where: str = "--as-of") -> dt.date:
+    """A date from a ``datetime.date``, an ISO string ``YYYY-MM-DD`` or ``None`` (today); ConfigError otherwise."""
     if as_of is None:
         return dt.date.today()
-    if isinstance(as_of, dt.datetime):
-        return as_of.date()
-    if isinstance(as_of, dt.date):
-        return as_of
-    try:
-        return dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise ConfigError(f"--as-of: expected a date YYYY-MM-DD, got {as_of!r}") from None
+    return parse_date(as_of, where, ConfigError)
 
 
 def resolve_inputs(scenario: str | Scenario | SupplyInputs | None = None) -> SupplyInputs:

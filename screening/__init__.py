@@ -1,14 +1,35 @@
-"""Run configuration, the screening loop, ranking, backends, outputs and the command line."""
+"""The screening room: run configuration, the streaming loop, ranking, the run contract, the report,
+benchmarks and the command line.
 
-from magnetscreen.screening.config import RunConfig, default_config, load_config, parse_config
+Subpackages: :mod:`~magnetscreen.screening.engine` (configuration, pipeline, loop, ranking, run folder),
+:mod:`~magnetscreen.screening.report` (the HTML report, which reads what a run saved),
+:mod:`~magnetscreen.screening.bench` (benchmarks that time the real pipeline through a timer hook) and
+:mod:`~magnetscreen.screening.cli` (one module per subcommand). The public API below is loaded on first
+use, so that ``magnetscreen --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __all__ = ["RunConfig", "ScreeningResult", "default_config", "load_config", "parse_config", "screen"]
 
+_LAZY = {
+    "RunConfig": "magnetscreen.screening.engine.config",
+    "default_config": "magnetscreen.screening.engine.config",
+    "load_config": "magnetscreen.screening.engine.config",
+    "parse_config": "magnetscreen.screening.engine.config",
+    "screen": "magnetscreen.screening.engine.loop",
+    "ScreeningResult": "magnetscreen.screening.engine.loop",
+}
 
-def __getattr__(name):
-    # the engine imports the models and pandas: loaded on first use so that `magnetscreen --help` stays fast
-    if name in ("screen", "ScreeningResult"):
-        from magnetscreen.screening import engine
 
-        return getattr(engine, name)
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'magnetscreen.screening' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from magnetscreen.datasets.errors import ConfigError
-from magnetscreen.screening import bench, bench_report, cli_bench
-from magnetscreen.screening.bench_schema import SCHEMA, BenchRecordError, validate
+from magnetscreen.screening.bench import measure as bench
+from magnetscreen.screening.bench import summary as bench_report
+from magnetscreen.screening.cli import bench as cli_bench
+from magnetscreen.screening.bench.schema import SCHEMA, BenchRecordError, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,7 +79,7 @@ def test_ratios_are_finite_and_baselines_measured_or_skipped(tiny):
 
 
 def test_skipped_baselines_say_why(monkeypatch):
-    from magnetscreen.screening import bench_baselines
+    from magnetscreen.screening.bench import baselines as bench_baselines
 
     monkeypatch.setattr(bench_baselines, "_missing", lambda *m: "matminer not installed")
     result = bench_baselines.featurize_baseline(["Nd2Fe14B"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from magnetscreen.screening import cli
+from magnetscreen.screening.cli import app as cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -102,15 +102,17 @@ def test_internal_error_exits_1(monkeypatch, capsys):
     def boom(args):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(cli, "_handler", lambda path: boom)
+    from magnetscreen.screening.cli import families
+
+    monkeypatch.setattr(families, "run", boom)
     assert cli.main(["families"]) == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: kaboom" in err and "--debug" in err
 
 
 def test_interrupted_write_leaves_no_output(tmp_path, monkeypatch):
-    from magnetscreen.screening import enumerate as enum
-    from magnetscreen.screening.config import default_config
+    from magnetscreen.screening.engine import enumerate as enum
+    from magnetscreen.screening.engine.config import default_config
 
     out = tmp_path / "c.txt"
     original = enum.plans

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def raw(name):
     spec = TABLES[name]
     with resources.as_file(resources.files("magnetscreen.datasets") / "data" / spec.filename) as path:
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
@@ -149,8 +149,8 @@ def test_nitrogen_raises_the_curie_temperature_of_2_17():
 
 def test_validation_names_line_column_and_value():
     frame = raw("intrinsic").copy()
-    frame.loc[3, "Js_T"] = 7.5
-    with pytest.raises(DataError, match=r"t.csv: line 5: column 'Js_T': 7.5 outside the plausible range"):
+    frame.loc[3, "Js_T"] = "7.5"
+    with pytest.raises(DataError, match=r"t.csv: line 5: column 'Js_T': '7.5' outside the plausible range"):
         validate_rows(frame, TABLES["intrinsic"], "t.csv")
     frame = raw("curie").copy()
     frame.loc[0, "source"] = ""

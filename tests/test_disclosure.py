@@ -11,7 +11,8 @@ from pymatgen.core import Composition
 from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.datasets.hree import hree_set, hree_set_names
 from magnetscreen.models.disclosure import DISCLOSURE_JSON_SCHEMA, SCHEMA_NAME, SCHEMA_VERSION, disclose
-from magnetscreen.screening import cli_disclose, cli_risk
+from magnetscreen.screening.cli import disclose as cli_disclose
+from magnetscreen.screening.cli import risk as cli_risk
 
 AS_OF = "2025-05-01"
 
@@ -136,7 +137,7 @@ def _parser():
 
 def test_cli_handlers(capsys):
     args = _parser().parse_args(["disclose", "SmCo5", "Nd2Fe14B", "--as-of", AS_OF, "--format", "json"])
-    assert args.func == "magnetscreen.screening.cli_disclose:run"
+    assert args.func.__module__ == "magnetscreen.screening.cli.disclose"
     assert cli_disclose.run(args) == 0
     records = json.loads(capsys.readouterr().out)
     assert [r["formula"] for r in records] == ["SmCo5", "Nd2Fe14B"]
@@ -144,7 +145,7 @@ def test_cli_handlers(capsys):
     assert cli_disclose.run(args) == 0
     assert "MOFCOM/GAC Announcement No. 18 of 2025" in capsys.readouterr().out
     args = _parser().parse_args(["risk", "SmCo5", "SrFe12O19", "--as-of", AS_OF, "--format", "json"])
-    assert args.func == "magnetscreen.screening.cli_risk:run"
+    assert args.func.__module__ == "magnetscreen.screening.cli.risk"
     assert cli_risk.run(args) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["formula"] == "SmCo5" and rows[0]["driver_weakest_link"] == "Sm"

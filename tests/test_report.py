@@ -27,10 +27,10 @@ import pandas as pd
 import pytest
 
 from magnetscreen.datasets.errors import MagnetscreenError
-from magnetscreen.screening import cli_report
-from magnetscreen.screening.report import ReportError, write_report
-from magnetscreen.screening.report_format import FORMATS
-from magnetscreen.screening.report_sections import SHORTLIST_COLUMNS
+from magnetscreen.screening.cli import report as cli_report
+from magnetscreen.screening.report.render import ReportError, write_report
+from magnetscreen.screening.report.format import FORMATS
+from magnetscreen.screening.report.sections import SHORTLIST_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 NAN = float("nan")
@@ -316,7 +316,7 @@ def test_formats_match_the_documentation():
 
 
 def test_format_examples():
-    from magnetscreen.screening.report_format import data_value, format_value
+    from magnetscreen.screening.report.format import data_value, format_value
 
     assert format_value("Js_T", 1.61234) == "1.612"
     assert format_value("Tc_K", 585.5) == "586"
@@ -415,7 +415,7 @@ def test_disclosures_of_the_top_10_in_rank_order(reports):
 def test_model_cards_and_every_source_cited(reports):
     from magnetscreen.datasets import load_curie, load_intrinsic
     from magnetscreen.datasets.supply import load_supply_table, supply_table_names
-    from magnetscreen.screening.report_format import esc
+    from magnetscreen.screening.report.format import esc
 
     html = reports["complete"].read_text(encoding="utf-8")
     assert re.findall(r'<article class="model-card" data-target="([^"]+)"', html) == ["Js_T", "K1_MJm3", "Tc_K"]
@@ -506,7 +506,7 @@ def test_cli_writes_the_report(tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="magnetscreen")
     cli_report.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["report", str(run), "--top", "3", "--out", str(tmp_path / "r.html")])
-    assert args.func == "magnetscreen.screening.cli_report:run"
+    assert args.func.__module__ == "magnetscreen.screening.cli.report"
     assert cli_report.run(args) == 0
     assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'r.html'}"
     assert len(table_rows((tmp_path / "r.html").read_text(encoding="utf-8"))) == 3
@@ -650,8 +650,8 @@ def test_empty_reports_in_headless_chromium(browser, reports, name):
 
 def test_report_of_a_real_screening_run_equals_its_parquet(tmp_path):
     """End to end: the report written at the end of `screen` shows exactly the run's ranked.parquet."""
-    from magnetscreen.screening.config import parse_config
-    from magnetscreen.screening.engine import screen
+    from magnetscreen.screening.engine.config import parse_config
+    from magnetscreen.screening.engine.loop import screen
 
     data = {"families": [{"name": "SmCo5"}, {"name": "M-hexaferrite", "step": 0.25}, {"name": "Fe16N2"}],
             "screen": {"shortlist_size": 10, "keep": 20}, "supply": {"as_of": "2026-01-15"}}

@@ -157,7 +157,7 @@ def test_weights_are_validated_naming_the_parameter():
         RiskWeights(export_control=1.5)
     with pytest.raises(ConfigError, match="at least one must be > 0"):
         RiskWeights(concentration=0, governance=0, import_reliance=0, feoc_share=0)
-    with pytest.raises(ConfigError, match="--as-of: expected a date YYYY-MM-DD, got 'soon'"):
+    with pytest.raises(ConfigError, match="--as-of: expected a date such as 2025-05-01, got 'soon'"):
         element_risk("soon")
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from magnetscreen.screening import pipeline
-from magnetscreen.screening.config import parse_config
-from magnetscreen.screening.engine import RESULT_FILES, screen
+from magnetscreen.screening.engine import pipeline
+from magnetscreen.screening.engine.config import parse_config
+from magnetscreen.screening.engine.loop import RESULT_FILES, screen
 
 RESULTS = ("ranked.parquet", "shortlist.csv", "explore.csv", "references.parquet")
 
@@ -97,7 +97,7 @@ def test_resume_after_a_kill_is_byte_identical(reference_run, tmp_path, monkeypa
             raise KeyboardInterrupt("simulated kill")
         return real(ctx, f, c)
 
-    import magnetscreen.screening.engine as engine
+    import magnetscreen.screening.engine.loop as engine
 
     monkeypatch.setattr(engine, "score_chunk", dying)
     with pytest.raises(KeyboardInterrupt):

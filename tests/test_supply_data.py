@@ -11,10 +11,10 @@ import pytest
 from magnetscreen.datasets import builtin_families
 from magnetscreen.datasets.errors import ConfigError, DataError
 from magnetscreen.datasets.hree import hree_set
+from magnetscreen.datasets.schema import validate_rows
 from magnetscreen.datasets.supply import (
     RARE_EARTHS,
     SUPPLY_TABLES,
-    _check_rows,
     active_controls,
     apply_scenario,
     export_control_events,
@@ -46,15 +46,15 @@ def test_validation_names_file_line_column_and_value():
     frame = load_supply_table("production").astype(str)
     frame.loc[2, "share_fraction"] = "1.7"
     with pytest.raises(DataError, match=r"x\.csv: line 4: column 'share_fraction': '1\.7' outside"):
-        _check_rows(frame, SUPPLY_TABLES["production"], "x.csv")
+        validate_rows(frame, SUPPLY_TABLES["production"], "x.csv")
     frame = load_supply_table("production").astype(str)
     frame.loc[0, "element"] = "Xx"
     with pytest.raises(DataError, match=r"line 2: column 'element': unknown element 'Xx'"):
-        _check_rows(frame, SUPPLY_TABLES["production"], "x.csv")
+        validate_rows(frame, SUPPLY_TABLES["production"], "x.csv")
     events = load_supply_table("export_controls").astype(str)
     events.loc[1, "effective"] = "2024-02-30"
-    with pytest.raises(DataError, match=r"line 3: column 'effective': expected an ISO date YYYY-MM-DD, got '2024-02-30'"):
-        _check_rows(events, SUPPLY_TABLES["export_controls"], "x.csv")
+    with pytest.raises(DataError, match=r"line 3: column 'effective': expected a date such as 2025-05-01, got '2024-02-30'"):
+        validate_rows(events, SUPPLY_TABLES["export_controls"], "x.csv")
 
 
 def test_every_producing_country_has_all_six_governance_estimates():
@@ -134,7 +134,7 @@ def _scenario(**extra):
 
 @pytest.mark.parametrize("extra, fragment", [
     ({"colour": "red"}, "unknown key 'colour'"),
-    ({"date": "tomorrow"}, "date: expected a date such as 2025-11-25, got 'tomorrow'"),
+    ({"date": "tomorrow"}, "date: expected a date such as 2025-05-01, got 'tomorrow'"),
     ({"production": [{"elements": ["Dy"], "stage": "refining", "scale": {"XYZ": 2.0}}]}, "unknown country code 'XYZ'"),
     ({"production": [{"elements": ["Dy"], "stage": "smelting", "scale": {"CHN": 0.5}}]},
      "stage: expected one of 'mining', 'refining', got 'smelting'"),

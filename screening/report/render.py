@@ -10,7 +10,7 @@ sections and formats are documented in ``docs/report.md``.
 
 Examples
 --------
->>> from magnetscreen.screening.report import write_report
+>>> from magnetscreen.screening.report.render import write_report
 >>> write_report("magnetscreen-run", top_n=50)  # doctest: +SKIP
 PosixPath('magnetscreen-run/report.html')
 """
@@ -24,16 +24,16 @@ from pathlib import Path
 import pandas as pd
 
 from magnetscreen.datasets.errors import MagnetscreenError
-from magnetscreen.screening.outputs import atomic_path
-from magnetscreen.screening.report_appendix import (
+from magnetscreen.screening.engine.outputs import atomic_path
+from magnetscreen.screening.report.appendix import (
     TOP_DISCLOSED,
     disclosure_section,
     model_cards_section,
     provenance_section,
 )
-from magnetscreen.screening.report_data import RANKED_COLUMNS, ReportError, RunData, load_run
-from magnetscreen.screening.report_format import esc
-from magnetscreen.screening.report_sections import (
+from magnetscreen.screening.report.data import RANKED_COLUMNS, ReportError, RunData, load_run
+from magnetscreen.screening.report.format import esc
+from magnetscreen.screening.report.sections import (
     Notice,
     collect_warnings,
     references_section,
@@ -58,7 +58,7 @@ def _version() -> str:
 
 
 def _asset(name: str) -> str:
-    return (resources.files("magnetscreen.screening") / "report_assets" / name).read_text(encoding="utf-8")
+    return (resources.files("magnetscreen.screening.report") / "assets" / name).read_text(encoding="utf-8")
 
 
 def _script(text: str) -> str:
@@ -69,7 +69,7 @@ def _supply(run: RunData, top: pd.DataFrame) -> tuple[list | None, list | None, 
     """Disclosures and risk contributions of the top rows, with notices; an error message instead if impossible."""
     from magnetscreen.models.disclosure import disclose
     from magnetscreen.models.risk import element_risk, parse_as_of, resolve_inputs
-    from magnetscreen.screening.report_plots import risk_contributions
+    from magnetscreen.screening.report.plots import risk_contributions
 
     config = run.config
     try:
@@ -99,7 +99,7 @@ def _supply(run: RunData, top: pd.DataFrame) -> tuple[list | None, list | None, 
 
 
 def _plots(run: RunData, top_n: int, top: pd.DataFrame, contributions: list | None) -> str:
-    from magnetscreen.screening import report_plots as plots
+    from magnetscreen.screening.report import plots as plots
 
     config = run.config
     ranked = run.ranked if run.ranked is not None else pd.DataFrame(
@@ -132,7 +132,7 @@ def _plots(run: RunData, top_n: int, top: pd.DataFrame, contributions: list | No
 
 def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
     """The report of checked run data as one HTML document (str)."""
-    from magnetscreen.screening.report_plots import plotly_js, plotly_version
+    from magnetscreen.screening.report.plots import plotly_js, plotly_version
 
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ReportError(f"top_n: expected an integer >= 1, got {top_n!r}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from magnetscreen.screening import ranking_kernels as _k
+from magnetscreen.screening.engine import ranking_kernels as _k
 
 __all__ = ["objectives", "objective_order", "prune", "rank_order"]
 

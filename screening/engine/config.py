@@ -28,7 +28,7 @@ Schema (every key is checked; unknown keys are errors, so typos are caught)::
     value = 0.01
 
 Screening settings ([screen], [requirements], [route], [supply]): see
-:mod:`magnetscreen.screening.settings`.
+:mod:`magnetscreen.screening.engine.settings`.
 
 Every error names the file, the key path, the bad value and what was expected.
 """
@@ -53,7 +53,7 @@ from magnetscreen.datasets.families import (
 from magnetscreen.datasets.hree import hree_set, hree_set_names
 from magnetscreen.datasets.elements import symbol_to_z
 from magnetscreen.datasets.schema import Table, load_toml
-from magnetscreen.screening.settings import ScreenSettings, parse_settings
+from magnetscreen.screening.engine.settings import ScreenSettings, parse_settings
 
 __all__ = ["RunConfig", "load_config", "parse_config", "default_config", "config_for_command",
            "DEFAULT_OPERATING_TEMPERATURE_K"]
@@ -210,7 +210,7 @@ def load_config(path: str | Path) -> RunConfig:
 
 def default_config(base_dir: Path | None = None) -> RunConfig:
     """The embedded default configuration (every built-in family), outputs under ``base_dir`` (default cwd)."""
-    ref = resources.files("magnetscreen.screening") / "configs" / "default.toml"
+    ref = resources.files("magnetscreen.screening.engine") / "configs" / "default.toml"
     with resources.as_file(ref) as path:
         return parse_config(load_toml(path, ConfigError), "default.toml", base_dir or Path.cwd())
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from magnetscreen.datasets.errors import ConfigError
-from magnetscreen.datasets.schema import Table
+from magnetscreen.datasets.schema import Table, parse_date
 from magnetscreen.models.physics import GRADES
 
 __all__ = ["Requirement", "ScreenSettings", "parse_settings", "METRICS", "REQUIREMENT_COLUMNS"]
@@ -131,20 +131,26 @@ def _requirements(t: Table) -> tuple[tuple[Requirement, ...], str | None, bool]:
     return tuple(out), grade, in_domain
 
 
+def _default(name: str) -> Any:
+    """The default of a setting: the one place defaults are declared is :class:`ScreenSettings`."""
+    return getattr(ScreenSettings(), name)
+
+
 def parse_settings(top: Table, source: str, base_dir: Path) -> ScreenSettings:
     """Read the [screen], [requirements], [route] and [supply] sections of a run configuration."""
+    d = _default
     values: dict[str, Any] = {}
     s = top.table("screen", None)
     if s is not None:
-        values["metric"] = s.string("metric", "BHmax_kJm3", choices=METRICS)
-        values["risk"] = s.string("risk", "mass_weighted", choices=RISKS)
-        values["pessimistic_k"] = s.number("pessimistic_k", 0.0, low=0.0, high=10.0)
-        values["h0_g_per_kg"] = s.number("h0_g_per_kg", 1.0, low=0.0, high=1000.0, low_open=True)
-        values["shortlist_size"] = s.integer("shortlist_size", 50, low=1, high=100000)
-        values["keep"] = s.integer("keep", 100, low=1, high=100000)
-        values["explore_size"] = s.integer("explore_size", 20, low=0, high=100000)
-        values["explore_k"] = s.number("explore_k", 2.0, low=0.0, high=10.0)
-        values["write_all"] = s.boolean("write_all", False)
+        values["metric"] = s.string("metric", d("metric"), choices=METRICS)
+        values["risk"] = s.string("risk", d("risk"), choices=RISKS)
+        values["pessimistic_k"] = s.number("pessimistic_k", d("pessimistic_k"), low=0.0, high=10.0)
+        values["h0_g_per_kg"] = s.number("h0_g_per_kg", d("h0_g_per_kg"), low=0.0, high=1000.0, low_open=True)
+        values["shortlist_size"] = s.integer("shortlist_size", d("shortlist_size"), low=1, high=100000)
+        values["keep"] = s.integer("keep", d("keep"), low=1, high=100000)
+        values["explore_size"] = s.integer("explore_size", d("explore_size"), low=0, high=100000)
+        values["explore_k"] = s.number("explore_k", d("explore_k"), low=0.0, high=10.0)
+        values["write_all"] = s.boolean("write_all", d("write_all"))
         s.finish()
         if values["keep"] < values["shortlist_size"]:
             raise ConfigError(f"{source}: screen.keep: expected an integer >= shortlist_size "
@@ -154,17 +160,18 @@ def parse_settings(top: Table, source: str, base_dir: Path) -> ScreenSettings:
         values["requirements"], values["grade"], values["require_in_domain"] = _requirements(r)
     route = top.table("route", None)
     if route is not None:
-        values["alpha"] = route.number("alpha", 0.4, low=0.0, high=1.0)
-        values["n_eff"] = route.number("n_eff", 1.0, low=0.0, high=1.0)
-        values["remanence_factor"] = route.number("remanence_factor", 0.9, low=0.0, high=1.0, low_open=True)
-        values["kuzmin_s"] = route.number("kuzmin_s", 0.5, low=0.0, high=2.5, low_open=True)
+        values["alpha"] = route.number("alpha", d("alpha"), low=0.0, high=1.0)
+        values["n_eff"] = route.number("n_eff", d("n_eff"), low=0.0, high=1.0)
+        values["remanence_factor"] = route.number("remanence_factor", d("remanence_factor"), low=0.0, high=1.0,
+                                                  low_open=True)
+        values["kuzmin_s"] = route.number("kuzmin_s", d("kuzmin_s"), low=0.0, high=2.5, low_open=True)
         if values["kuzmin_s"] >= 2.5:
             raise route.fail("kuzmin_s", f"expected 0 < s < 2.5, got {values['kuzmin_s']!r}")
-        values["k1_exponent"] = route.number("k1_exponent", 3.0, low=0.0, high=20.0, low_open=True)
+        values["k1_exponent"] = route.number("k1_exponent", d("k1_exponent"), low=0.0, high=20.0, low_open=True)
         route.finish()
     supply = top.table("supply", None)
     if supply is not None:
-        scenario = supply.string("scenario", "baseline")
+        scenario = supply.string("scenario", d("scenario"))
         if scenario.endswith(".toml"):
             path = Path(scenario)
             values["scenario_path"] = path if path.is_absolute() else base_dir / path
@@ -178,14 +185,7 @@ def parse_settings(top: Table, source: str, base_dir: Path) -> ScreenSettings:
             raise supply.fail("scenario", str(exc)) from None
         as_of = supply.raw("as_of", None)
         if as_of is not None:
-            if isinstance(as_of, dt.datetime) or not isinstance(as_of, (dt.date, str)):
-                raise supply.fail("as_of", f"expected a date such as 2025-05-01, got {as_of!r}")
-            if isinstance(as_of, str):
-                try:
-                    as_of = dt.date.fromisoformat(as_of)
-                except ValueError:
-                    raise supply.fail("as_of", f"expected a date such as 2025-05-01, got {as_of!r}") from None
-            values["as_of"] = as_of
-        values["risk_threshold"] = supply.number("threshold", 0.005, low=0.0, high=1.0)
+            values["as_of"] = parse_date(as_of, supply.path("as_of"), ConfigError)
+        values["risk_threshold"] = supply.number("threshold", d("risk_threshold"), low=0.0, high=1.0)
         supply.finish()
     return ScreenSettings(**values)

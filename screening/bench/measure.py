@@ -73,7 +73,7 @@ def parse_size(size: str | int) -> tuple[str, int]:
 
 def bench_config(n: int, chunk_size: int = 65536, seed: int = 0):
     """The run configuration of ``n`` benchmark candidates (2-14-1, Sobol sampling, default settings)."""
-    from magnetscreen.screening.config import parse_config
+    from magnetscreen.screening.engine.config import parse_config
 
     return parse_config({"families": [{"name": FAMILY, "sampling": "sobol", "n_samples": int(n)}],
                          "run": {"name": f"bench-{n}", "chunk_size": int(chunk_size), "seed": int(seed)},
@@ -158,7 +158,7 @@ def _context(config):
     """The :class:`~magnetscreen.screening.pipeline.Context` that :func:`screen` builds for ``config``."""
     from magnetscreen.datasets.supply import load_scenario
     from magnetscreen.models.risk import element_risk_array
-    from magnetscreen.screening.pipeline import Context
+    from magnetscreen.screening.engine.pipeline import Context
 
     s = config.screen
     as_of = s.as_of or dt.date.today()
@@ -180,7 +180,7 @@ class _FixedPredictions:
 
 def _columns(ctx, out: dict, hree: np.ndarray, risk: dict, chunk, family: str) -> dict[str, np.ndarray]:
     """The scored columns of a chunk, assembled as :func:`pipeline.score_batch` does (not timed)."""
-    from magnetscreen.screening.pipeline import COLUMNS, _symbols
+    from magnetscreen.screening.engine.pipeline import COLUMNS, _symbols
 
     s = ctx.settings
     cols = {c: out[c] for c in COLUMNS if c in out}
@@ -208,9 +208,9 @@ def _stage_pass(config, ctx, plan, models, n: int, timer):
     from magnetscreen.descriptors.hree import hree_intensity
     from magnetscreen.models.predictions import score
     from magnetscreen.models.risk import composition_risk_arrays
-    from magnetscreen.screening.engine import _Merger
-    from magnetscreen.screening.pipeline import _explore_candidates, _take, requirement_masks
-    from magnetscreen.screening.ranking import prune, rank_order
+    from magnetscreen.screening.engine.loop import _Merger
+    from magnetscreen.screening.engine.pipeline import _explore_candidates, _take, requirement_masks
+    from magnetscreen.screening.engine.ranking import prune, rank_order
 
     s = ctx.settings
     merger = _Merger(config)
@@ -341,7 +341,7 @@ def _child(spec: dict) -> dict:
     """Run in a fresh process: warm up, then ``spec["repeats"]`` end-to-end screenings."""
     import resource
 
-    from magnetscreen.screening.engine import screen
+    from magnetscreen.screening.engine.loop import screen
 
     workers = int(spec.get("workers", 1))
     dask_workers = spec.get("dask_workers")
@@ -378,7 +378,7 @@ def run_end_to_end(n: int, repeats: int, *, workers: int = 1, dask_workers: int 
     """
     spec = {"n": int(n), "repeats": int(repeats), "workers": int(workers), "dask_workers": dask_workers,
             "scheduler": scheduler, "chunk_size": int(chunk_size)}
-    cmd = [sys.executable, "-c", "import json, sys; from magnetscreen.screening.bench import _child; "
+    cmd = [sys.executable, "-c", "import json, sys; from magnetscreen.screening.bench.measure import _child; "
            "print('BENCH-RESULT ' + json.dumps(_child(json.loads(sys.argv[1]))))", json.dumps(spec)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH-RESULT ")]

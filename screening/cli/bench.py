@@ -44,13 +44,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog="examples: magnetscreen bench --size medium --out $(hostname).json | "
         "magnetscreen bench --compare old.json new.json")
     _arguments(p)
-    p.set_defaults(func="magnetscreen.screening.cli_bench:run")
+    p.set_defaults(func=run)
     return p
 
 
 def _load(path: str) -> dict:
     from magnetscreen.datasets.errors import ConfigError
-    from magnetscreen.screening.bench_schema import validate
+    from magnetscreen.screening.bench.schema import validate
 
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -64,7 +64,7 @@ def _load(path: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from magnetscreen.datasets.errors import ConfigError
-    from magnetscreen.screening import bench_report
+    from magnetscreen.screening.bench import summary as bench_report
 
     if args.compare:
         a, b = (_load(p) for p in args.compare)
@@ -75,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--chunk-size: expected an integer >= 1, got {args.chunk_size}")
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: expected an integer >= 1, got {args.workers}")
-    from magnetscreen.screening.bench import parse_size
-    from magnetscreen.screening.bench_schema import validate
-    from magnetscreen.screening.bench_suite import run_suite
+    from magnetscreen.screening.bench.measure import parse_size
+    from magnetscreen.screening.bench.schema import validate
+    from magnetscreen.screening.bench.suite import run_suite
 
     parse_size(args.size)  # bad sizes fail before anything runs
     out = Path(args.out)

@@ -7,7 +7,7 @@ Run directory (``config.output_dir`` or ``out``):
   ``"status": "complete"`` as the very last step; config, seed, versions, model and data hashes, counts,
   timings.
 - ``ranked.parquet``: every candidate that met the requirements and is dominated by fewer than
-  ``screen.keep`` others, ranked (:mod:`magnetscreen.screening.ranking`); ``shortlist.csv``: its first
+  ``screen.keep`` others, ranked (:mod:`magnetscreen.screening.engine.ranking`); ``shortlist.csv``: its first
   ``screen.shortlist_size`` rows; ``explore.csv``: next experiments; ``references.parquet``: the
   reference magnets scored the same way; ``candidates/`` (with ``screen.write_all``): every scored
   candidate.
@@ -36,10 +36,10 @@ import pandas as pd
 
 from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.models.risk import element_risk_array, parse_as_of
-from magnetscreen.screening.config import RunConfig
-from magnetscreen.screening.outputs import atomic_path
-from magnetscreen.screening.pipeline import COLUMNS, STRING_COLUMNS, Context, explore_order, score_batch, score_chunk
-from magnetscreen.screening.ranking import prune, rank_order
+from magnetscreen.screening.engine.config import RunConfig
+from magnetscreen.screening.engine.outputs import atomic_path
+from magnetscreen.screening.engine.pipeline import COLUMNS, STRING_COLUMNS, Context, explore_order, score_batch, score_chunk
+from magnetscreen.screening.engine.ranking import prune, rank_order
 
 __all__ = ["ScreeningResult", "screen", "REFERENCE_MAGNETS", "config_record"]
 
@@ -401,7 +401,7 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
     if report:
         _write_json(run_dir / "manifest.json", {**manifest, "status": "complete"})
         try:
-            from magnetscreen.screening.report import write_report
+            from magnetscreen.screening.report.render import write_report
         except ImportError:  # pragma: no cover - report module not installed
             pass
         else:

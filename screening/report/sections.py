@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from magnetscreen.screening.report_data import RunData
-from magnetscreen.screening.report_format import (
+from magnetscreen.screening.report.data import RunData
+from magnetscreen.screening.report.format import (
     cell_span,
     data_value,
     esc,

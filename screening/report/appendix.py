@@ -11,7 +11,7 @@ import json
 
 import pandas as pd
 
-from magnetscreen.screening.report_format import esc, link, render_value
+from magnetscreen.screening.report.format import esc, link, render_value
 
 __all__ = ["disclosure_section", "model_cards_section", "provenance_section", "TOP_DISCLOSED"]
 

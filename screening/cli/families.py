@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from magnetscreen.datasets.families import Family, builtin_families, load_family
-from magnetscreen.descriptors.enumeration import plan_enumeration
+if TYPE_CHECKING:
+    from magnetscreen.datasets.families import Family
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``families`` on the ``magnetscreen`` subcommand parsers."""
+    p = subparsers.add_parser("families", help="list the built-in candidate families",
+                              description="List the built-in candidate families: prototype, sites and grid size at "
+                              "the default step.")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    p.add_argument("--family", metavar="FILE", action="append", default=[],
+                   help="also describe a user family TOML file (repeatable)")
+    p.set_defaults(func=run)
+    return p
 
 
 def describe(family: Family) -> dict:
     """Summary of one family: prototype, sites and the number of candidates at its defaults."""
+    from magnetscreen.descriptors.enumeration import plan_enumeration
+
     plan = plan_enumeration(family)
     sites = []
     for site in family.sites:
@@ -45,6 +60,8 @@ def _site_text(site: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from magnetscreen.datasets.families import builtin_families, load_family
+
     families = list(builtin_families()) + [load_family(path) for path in args.family]
     rows = [describe(f) for f in families]
     if args.format == "json":

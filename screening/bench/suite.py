@@ -1,5 +1,5 @@
 """The benchmark suite: every stage, the baselines, scaling with candidates and workers, Dask against
-joblib, assembled into one JSON record (schema: :mod:`magnetscreen.screening.bench_schema`).
+joblib, assembled into one JSON record (schema: :mod:`magnetscreen.screening.bench.schema`).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from magnetscreen.screening import bench
-from magnetscreen.screening import bench_baselines as baselines
+from magnetscreen.screening.bench import measure as bench
+from magnetscreen.screening.bench import baselines as baselines
 
 __all__ = ["run_suite", "BASELINE_N"]
 

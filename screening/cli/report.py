@@ -29,12 +29,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--top", type=_positive, default=50, metavar="N", help="rows of the shortlist table (default 50)")
     p.add_argument("--out", default=None, metavar="FILE", help="output HTML file (default RUN_DIR/report.html)")
     p.add_argument("--quiet", action="store_true", help="do not print the path written")
-    p.set_defaults(func="magnetscreen.screening.cli_report:run")
+    p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from magnetscreen.screening.report import write_report
+    from magnetscreen.screening.report.render import write_report
 
     path = write_report(args.run_dir, top_n=args.top, out=args.out)
     if not getattr(args, "quiet", False):

@@ -29,7 +29,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     p.add_argument("--threshold", type=float, default=None, metavar="X",
                    help="minimum mass fraction of an element for the weakest link (default 0.005)")
-    p.set_defaults(func="magnetscreen.screening.cli_risk:run")
+    p.set_defaults(func=run)
     return p
 
 

@@ -21,7 +21,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--scenario", default=None, metavar="NAME|FILE",
                    help="built-in scenario name or scenario TOML file (default: baseline)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
-    p.set_defaults(func="magnetscreen.screening.cli_disclose:run")
+    p.set_defaults(func=run)
     return p
 
 

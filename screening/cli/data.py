@@ -5,14 +5,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from magnetscreen.datasets.tables import load_table, table_names
-from magnetscreen.datasets.user_data import load_user_dataset
+
+
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``data`` on the ``magnetscreen`` subcommand parsers."""
+    p = subparsers.add_parser("data", help="list, show and check datasets",
+                              description="List the shipped datasets (rows, columns, methods, sources), print the "
+                              "rows of one, or validate a user dataset (CSV or Parquet).",
+                              epilog="examples: magnetscreen data | magnetscreen data show intrinsic | "
+                              "magnetscreen data check my_measurements.csv")
+    p.add_argument("action", nargs="?", choices=("list", "show", "check"), help="default: list")
+    p.add_argument("name", nargs="?", metavar="NAME|FILE", help="dataset name (show) or file (check)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="print at most N rows")
+    p.add_argument("--formula-column", default="formula", help="formula column of a user file (check)")
+    p.set_defaults(func=run)
+    return p
 
 
 def _summary(name: str) -> dict:
+    from magnetscreen.datasets.tables import load_table
+
     frame = load_table(name)
     prov = frame.attrs["provenance"]
     if name == "elements":
@@ -23,6 +43,8 @@ def _summary(name: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from magnetscreen.datasets.tables import load_table, table_names
+    from magnetscreen.datasets.user_data import load_user_dataset
     from magnetscreen.datasets.errors import DataError
 
     action = args.action or "list"
@@ -64,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(frame: pd.DataFrame, fmt: str) -> None:
+    import pandas as pd
+
     if fmt == "json":
         print(frame.to_json(orient="records", indent=2))
     elif fmt == "csv":

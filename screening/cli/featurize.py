@@ -8,18 +8,32 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 
-from magnetscreen.datasets.errors import CompositionError, DataError
-from magnetscreen.descriptors import encode, featurize
-from magnetscreen.screening.outputs import atomic_path
 
 CHUNK = 65536
+
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``featurize`` on the ``magnetscreen`` subcommand parsers."""
+    p = subparsers.add_parser("featurize", help="compute composition descriptors for a file of formulas",
+                              description="Compute the magnetscreen composition descriptors (numba kernels) for a "
+                              "file of formulas: text (one per line), CSV or Parquet. Output: Parquet (default) or "
+                              "CSV with formula, canonical_formula and one column per feature.")
+    p.add_argument("file", metavar="FILE", help="formulas: .txt (one per line), .csv or .parquet")
+    p.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .csv")
+    p.add_argument("--format", choices=("parquet", "csv"), default=None, help="default: from the suffix of --out")
+    p.add_argument("--formula-column", default="formula", help="formula column of a CSV/Parquet input")
+    p.add_argument("--quiet", action="store_true", help="do not print the summary")
+    p.set_defaults(func=run)
+    return p
 
 
 def _read_formulas(path: Path, column: str) -> Iterator[tuple[list[str], list[int]]]:
     """Chunks of (formulas, file line numbers) from a text file (one per line; blank lines and '#'
     comments skipped), a CSV or a Parquet file (column ``column``; line = row + 2)."""
+    from magnetscreen.datasets.errors import DataError
+
     if not path.exists():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -50,6 +64,12 @@ def _read_formulas(path: Path, column: str) -> Iterator[tuple[list[str], list[in
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from magnetscreen.datasets.errors import CompositionError, DataError
+    from magnetscreen.descriptors import encode, featurize
+    from magnetscreen.screening.engine.outputs import atomic_path
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -24,7 +24,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="output folder (default: magnetscreen-models)")
     p.add_argument("--seed", type=int, default=0, help="seed of folds and models (default 0)")
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
-    p.set_defaults(func="magnetscreen.screening.cli_train:run")
+    p.set_defaults(func=run)
     return p
 
 

@@ -20,7 +20,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from magnetscreen.screening.report_format import metric_label, unit_of
+from magnetscreen.screening.report.format import metric_label, unit_of
 
 __all__ = ["plotly_js", "plotly_version", "pareto_figure", "risk_contributions", "risk_breakdown_figure",
            "family_figure", "MAX_POINTS"]

@@ -24,8 +24,8 @@ from magnetscreen.models.physics import GRADES, ProcessingRoute
 from magnetscreen.models.predictions import Conditions, score
 from magnetscreen.models.risk import composition_risk_arrays
 from magnetscreen.models.surrogates import SurrogateSet, load_surrogates
-from magnetscreen.screening.ranking import prune
-from magnetscreen.screening.settings import ScreenSettings
+from magnetscreen.screening.engine.ranking import prune
+from magnetscreen.screening.engine.settings import ScreenSettings
 
 __all__ = ["Context", "score_batch", "score_chunk", "COLUMNS", "STRING_COLUMNS"]
 
@@ -195,7 +195,7 @@ def _write_all(ctx: Context, cols: dict[str, np.ndarray], passed: np.ndarray, fa
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from magnetscreen.screening.outputs import atomic_path
+    from magnetscreen.screening.engine.outputs import atomic_path
 
     table = pa.table({**{c: cols[c] for c in COLUMNS}, "passed": passed})
     path = Path(ctx.all_dir) / f"part-f{family_index:03d}-c{chunk_index:06d}.parquet"

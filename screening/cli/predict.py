@@ -26,7 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, metavar="DIR", help="model folder (default: the shipped models)")
     p.add_argument("--kuzmin-s", type=float, default=None, metavar="S",
                    help="Kuz'min shape parameter, 0 < s < 5/2 (default 0.5, a stated modelling choice)")
-    p.set_defaults(func="magnetscreen.screening.cli_predict:run")
+    p.set_defaults(func=run)
     return p
 
 

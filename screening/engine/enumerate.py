@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from magnetscreen.descriptors.enumeration import Chunk, EnumerationPlan, plan_enumeration
-from magnetscreen.screening.config import RunConfig
-from magnetscreen.screening.outputs import atomic_path
+from magnetscreen.screening.engine.config import RunConfig
+from magnetscreen.screening.engine.outputs import atomic_path
 
 __all__ = ["plans", "iter_chunks", "write_candidates"]
 

@@ -28,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, metavar="DIR", help="model folder (default: the shipped models)")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    p.set_defaults(func="magnetscreen.screening.cli_screen:run")
+    p.set_defaults(func=run)
     return p
 
 
@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from magnetscreen.datasets.errors import ConfigError
-    from magnetscreen.screening.config import config_for_command
-    from magnetscreen.screening.engine import screen
+    from magnetscreen.screening.engine.config import config_for_command
+    from magnetscreen.screening.engine.loop import screen
 
     config = config_for_command(args.config, args.chunk_size)
     if args.scheduler is not None and args.dask_workers is not None:
