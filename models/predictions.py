@@ -22,7 +22,7 @@ from magnetscreen.descriptors.featurize import featurize
 from magnetscreen.models.physics import SINTERED, ProcessingRoute, grade_of, performance
 from magnetscreen.models.surrogates import REFERENCE_TEMPERATURE_K, TARGETS, SurrogateSet, load_surrogates
 
-__all__ = ["Conditions", "score", "DERIVED", "DEFAULT_KUZMIN_S"]
+__all__ = ["Conditions", "score", "derive", "DERIVED", "DEFAULT_KUZMIN_S"]
 
 #: Kuz'min shape parameter used when the caller gives none. It is a stated modelling choice inside
 #: Kuz'min's range 0 < s < 5/2, not a measured value of any material: set it per run.
@@ -63,31 +63,24 @@ def _physics(js, k1, tc, conditions: Conditions, T_K: float) -> dict:
                        conditions.k1_exponent)
 
 
-def score(compositions, models: SurrogateSet | None = None, conditions: Conditions = Conditions(),
-          descriptors: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Predict intrinsic properties and derive performance at ``conditions.temperature_K``.
+def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -> dict[str, np.ndarray]:
+    """Magnet performance at ``conditions.temperature_K`` from the surrogates' predictions.
 
     Parameters
     ----------
-    compositions : CompositionBatch or iterable of formulas
-    models : SurrogateSet, optional
-        Default the shipped models.
+    pred : dict of ndarray, shape (n,)
+        What :meth:`SurrogateSet.predict_descriptors` returns (``Js_T``, ``K1_MJm3``, ``Tc_K`` with their
+        ``_sigma`` and ``in_domain``).
     conditions : Conditions
-    descriptors : ndarray of float64, shape (n, n_descriptors), optional
-        Precomputed descriptors of ``compositions``.
 
     Returns
     -------
     dict of ndarray, shape (n,)
-        ``Js_T``, ``K1_MJm3``, ``Tc_K`` (at 295 K) with ``_sigma``; ``in_domain``; the :data:`DERIVED`
-        metrics at the operating temperature with ``_sigma``; ``BHmax_branch`` (str) and ``grade`` (the
+        The intrinsic predictions and ``in_domain`` as given; the :data:`DERIVED` metrics at the operating
+        temperature with ``_sigma``; ``BHmax_branch`` (str); ``muHc_room_T`` and ``grade`` (the
         sintered-NdFeB grade met by mu0 Hc at 295 K, "" if none).
     """
-    models = models if models is not None else load_surrogates()
-    batch = compositions if isinstance(compositions, CompositionBatch) else encode(compositions)
-    if descriptors is None:
-        descriptors, _ = featurize(batch)
-    pred = models.predict_descriptors(descriptors, batch)
+    n = len(pred[TARGETS[0]])
     out = {k: pred[k] for k in (*TARGETS, *(f"{t}_sigma" for t in TARGETS), "in_domain")}
     means = [np.nan_to_num(pred[t], nan=0.0) for t in TARGETS]
     sigmas = [np.nan_to_num(pred[f"{t}_sigma"], nan=0.0) for t in TARGETS]
@@ -96,7 +89,7 @@ def score(compositions, models: SurrogateSet | None = None, conditions: Conditio
     for name, key in DERIVED.items():
         out[name] = central[key]
     out["BHmax_branch"] = central["BHmax_branch"]
-    variance = {name: np.zeros(len(batch)) for name in DERIVED}
+    variance = {name: np.zeros(n) for name in DERIVED}
     for i in range(len(TARGETS)):
         up = [m + (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
         down = [m - (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
@@ -115,3 +108,28 @@ def score(compositions, models: SurrogateSet | None = None, conditions: Conditio
             out[name][bad] = np.nan
             out[f"{name}_sigma"][bad] = np.nan
     return out
+
+
+def score(compositions, models: SurrogateSet | None = None, conditions: Conditions = Conditions(),
+          descriptors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Predict intrinsic properties and derive performance at ``conditions.temperature_K``.
+
+    Parameters
+    ----------
+    compositions : CompositionBatch or iterable of formulas
+    models : SurrogateSet, optional
+        Default the shipped models.
+    conditions : Conditions
+    descriptors : ndarray of float64, shape (n, n_descriptors), optional
+        Precomputed descriptors of ``compositions``.
+
+    Returns
+    -------
+    dict of ndarray, shape (n,)
+        See :func:`derive`.
+    """
+    models = models if models is not None else load_surrogates()
+    batch = compositions if isinstance(compositions, CompositionBatch) else encode(compositions)
+    if descriptors is None:
+        descriptors, _ = featurize(batch)
+    return derive(models.predict_descriptors(descriptors, batch), conditions)

@@ -63,6 +63,7 @@ from magnetscreen.descriptors.encoding import CompositionBatch, encode
 from magnetscreen.models.risk_kernels import composition_risk_kernel
 
 __all__ = [
+    "risk_contributions",
     "RiskWeights",
     "COMPONENTS",
     "DEFAULT_THRESHOLD",
@@ -320,6 +321,24 @@ def composition_risk_arrays(batch: CompositionBatch, risk: np.ndarray,
         np.ascontiguousarray(batch.mass_fractions, dtype=np.float64), risk, float(threshold))
     return {"risk_mass_weighted": weighted, "driver_mass_weighted_Z": wdriver, "risk_weakest_link": weakest,
             "driver_weakest_link_Z": kdriver, "covered_mass_fraction": covered}
+
+
+def risk_contributions(batch: CompositionBatch, risk: np.ndarray) -> list[tuple[dict[str, float], float]]:
+    """Each element's share ``m_j R_j / sum m_j`` of a composition's mass-weighted risk, for a small batch.
+
+    The sums run over the elements with a risk (as :func:`composition_risk_arrays` does), so the
+    contributions of a composition add up to its mass-weighted risk. Returns, per row, the contributions by
+    element symbol and the mass fraction covered by supply data.
+    """
+    symbols = element_symbols()
+    out = []
+    for zs, masses in zip(batch.elements.tolist(), batch.mass_fractions.tolist()):
+        present = [(int(z), float(m)) for z, m in zip(zs, masses) if z > 0]
+        covered = [(z, m) for z, m in present if np.isfinite(risk[z])]
+        total = sum(m for _, m in covered)
+        contributions = {symbols[z]: m * float(risk[z]) / total for z, m in covered} if total > 0 else {}
+        out.append((contributions, total))
+    return out
 
 
 def _mass_weighted(batch: CompositionBatch, values: np.ndarray) -> np.ndarray:

@@ -27,6 +27,24 @@ import pandas as pd
 import pytest
 
 from magnetscreen.datasets.errors import MagnetscreenError
+from magnetscreen.screening.engine.contract import (
+    RANKED_COLUMNS,
+    REFERENCE_COLUMNS,
+    ConstraintRecord,
+    Counts,
+    FamilyCounts,
+    Manifest,
+    ResolvedInputs,
+    RiskBreakdown,
+    RouteRecord,
+    RunFolder,
+    RunSettings,
+    ScenarioRecord,
+    SupplyRecord,
+    Timings,
+    column_names,
+)
+from magnetscreen.screening.engine.records import to_json
 from magnetscreen.screening.cli import report as cli_report
 from magnetscreen.screening.report.render import ReportError, write_report
 from magnetscreen.screening.report.format import FORMATS
@@ -102,32 +120,41 @@ REFERENCES = [
       30.706839, 0.303064, "Fe", 0.509732, "Sr")),
 ]
 
-RANKED_ORDER = ("rank", "front", "family", "candidate_index", "formula", "Js_T", "Js_T_sigma", "K1_MJm3",
-                "K1_MJm3_sigma", "Tc_K", "Tc_K_sigma", "in_domain", "Js_op_T", "muHA_T", "kappa", "muHc_T", "Br_T",
-                "BHmax_kJm3", "BHmax_branch", "BHmax_bound_kJm3", "grade", "hree_g_per_kg", "performance",
-                "perf_per_hree", "risk_weighted", "risk_weighted_driver", "risk_weakest", "risk_weakest_driver")
+def _complete(row: dict) -> dict:
+    """Fill the scored columns the fixture does not list: sigmas of derived metrics 0, K1 at T_op and the upside
+    as given (the report does not show them)."""
+    for name in ("Js_op_T_sigma", "muHA_T_sigma", "kappa_sigma", "muHc_T_sigma", "BHmax_kJm3_sigma", "performance_sigma"):
+        row.setdefault(name, 0.0)
+    row.setdefault("K1_op_MJm3", row["K1_MJm3"])
+    row.setdefault("upside", row["performance"])
+    return row
 
 
 def ranked_frame() -> pd.DataFrame:
     rows = []
     for i, (intrinsic, derived) in enumerate(CANDIDATES):
-        row = dict(zip(_INTRINSIC, intrinsic)) | dict(zip(_DERIVED, derived))
+        row = _complete(dict(zip(_INTRINSIC, intrinsic)) | dict(zip(_DERIVED, derived)))
         row["rank"] = i + 1
         row["candidate_index"] = 1000 + 37 * i
         rows.append(row)
-    frame = pd.DataFrame(rows)[list(RANKED_ORDER)]
+    frame = pd.DataFrame(rows)[list(column_names(RANKED_COLUMNS))]
     return frame.astype({"rank": "int64", "front": "int64", "candidate_index": "int64", "in_domain": bool})
 
 
 def references_frame() -> pd.DataFrame:
     rows = []
     for label, intrinsic, derived in REFERENCES:
-        row = dict(zip(_INTRINSIC, intrinsic)) | dict(zip(_DERIVED, derived))
+        row = _complete(dict(zip(_INTRINSIC, intrinsic)) | dict(zip(_DERIVED, derived)))
         del row["front"]
         row["label"] = label
         rows.append(row)
-    order = [c for c in RANKED_ORDER if c not in ("rank", "front", "candidate_index")] + ["label"]
-    return pd.DataFrame(rows)[order]
+    return pd.DataFrame(rows)[list(column_names(REFERENCE_COLUMNS))]
+
+
+def explore_frame() -> pd.DataFrame:
+    frame = ranked_frame().tail(3).drop(columns=["rank", "front"]).reset_index(drop=True)
+    frame.insert(0, "explore_rank", range(1, 4))
+    return frame.astype({"explore_rank": "int64"})
 
 
 def _card(target: str, unit: str, mae: float) -> dict:
@@ -144,46 +171,74 @@ def _card(target: str, unit: str, mae: float) -> dict:
     }
 
 
-def manifest(status: str = "complete", survivors: int = 12, removed_by: dict | None = None) -> dict:
+AS_OF = "2025-06-01"
+
+
+def manifest_record(status: str = "complete", survivors: int = 12, removed_by: dict | None = None) -> Manifest:
     families = {"2-14-1": (4851, 8), "1-12": (1320, 2), "2-17-interstitial": (36, 1), "MnBi": (1, 1), "Fe16N2": (1, 0)}
     if survivors == 0:
         families = {name: (n, 0) for name, (n, _) in families.items()}
-    return {
-        "schema": "magnetscreen-run", "schema_version": 1, "status": status, "magnetscreen_version": "0.1.0",
-        "versions": {"python": "3.11.7", "numpy": "2.4.0", "numba": "0.68.0", "pandas": "2.3.3"},
-        "created": "2025-06-01T09:30:00+00:00",
-        "config": {
-            "name": "low-dy-demo", "source": "examples/low-dy-2-14-1.toml", "seed": 0, "chunk_size": 65536,
-            "workers": 1, "families": list(families), "operating_temperature_K": 423.15, "hree_set": "default",
-            "scenario": "baseline", "as_of": "2025-06-01",
-            "route": {"alpha": 0.4, "n_eff": 1.0, "remanence_factor": 0.9}, "metric": "BHmax_kJm3",
-            "pessimistic_k": 0.0, "h0_g_per_kg": 1.0,
-            "constraints": [{"name": "Tc_K >= 550", "column": "Tc_K", "op": ">=", "value": 550},
-                            {"name": "kappa >= 1", "column": "kappa", "op": ">=", "value": 1},
-                            {"name": "BHmax_kJm3 >= 50", "column": "BHmax_kJm3", "op": ">=", "value": 50}],
-            "shortlist_size": 50,
-        },
-        "counts": {
-            "enumerated": sum(n for n, _ in families.values()), "passed": survivors, "survivors": survivors,
-            "in_domain_share": 10 / 12 if survivors else 1.0,
-            "families": {name: {"enumerated": n, "passed": s, "survivors": s} for name, (n, s) in families.items()},
-            "removed_by": removed_by or {"Tc_K >= 550": 3900, "kappa >= 1": 5200, "BHmax_kJm3 >= 50": 2100},
-        },
-        "models": {"Js_T": _card("Js_T", "T", 0.05), "K1_MJm3": _card("K1_MJm3", "MJ/m^3", 0.6),
-                   "Tc_K": _card("Tc_K", "K", 28.0)},
-        "timings": {"total_s": 12.5, "enumerate_s": 1.2, "predict_s": 8.1},
-        "warnings": ["2 of 6209 candidates had a formula that pymatgen could not weigh; they were skipped"],
-    }
+    settings = RunSettings(
+        name="low-dy-demo", source="examples/low-dy-2-14-1.toml", seed=0, chunk_size=65536, families=list(families),
+        operating_temperature_K=423.15, hree_set="default", scenario="baseline", as_of=AS_OF, risk_threshold=0.005,
+        route=RouteRecord(0.4, 1.0, 0.9, 0.5, 3.0), metric="BHmax_kJm3", risk_objective="mass_weighted",
+        pessimistic_k=0.0, h0_g_per_kg=1.0, shortlist_size=50, keep=100, explore_size=20, explore_k=2.0,
+        constraints=[ConstraintRecord("Tc_K >= 550", "Tc_K", ">=", 550.0),
+                     ConstraintRecord("kappa >= 1", "kappa", ">=", 1.0),
+                     ConstraintRecord("BHmax_kJm3 >= 50", "BHmax_kJm3", ">=", 50.0)],
+        composition_constraints=[])
+    counts = Counts(
+        enumerated=sum(n for n, _ in families.values()), scored=sum(n for n, _ in families.values()), passed=survivors,
+        survivors=survivors, in_domain_share=10 / 12 if survivors else 1.0,
+        survivors_in_domain_share=10 / 12 if survivors else None,
+        families={name: FamilyCounts(n, n, s, n, s) for name, (n, s) in families.items()},
+        removed_by=removed_by or {"Tc_K >= 550": 3900, "kappa >= 1": 5200, "BHmax_kJm3 >= 50": 2100},
+        removed_by_family={})
+    inputs = ResolvedInputs(config={}, scenario={"name": "baseline"}, model_files={}, data={},
+                            element_risk_sha256="00" * 32, package_version="0.1.0")
+    return Manifest(
+        status=status, created="2025-06-01T09:30:00+00:00", magnetscreen_version="0.1.0",
+        versions={"python": "3.11.7", "numpy": "2.4.0", "numba": "0.68.0", "pandas": "2.3.3"},
+        resume_key=inputs.key, inputs=inputs, config=settings,
+        counts=counts if status != "running" else None,
+        models={"Js_T": _card("Js_T", "T", 0.05), "K1_MJm3": _card("K1_MJm3", "MJ/m^3", 0.6),
+                "Tc_K": _card("Tc_K", "K", 28.0)},
+        timings=Timings(12.5, 11.0, 3, 0, 560.0, "local", 1, 2) if status != "running" else None,
+        warnings=["2 of 6209 candidates had a formula that pymatgen could not weigh; they were skipped"])
+
+
+def manifest(status: str = "complete", survivors: int = 12, removed_by: dict | None = None) -> dict:
+    """The fixture's manifest as JSON (tests edit it to break it)."""
+    return to_json(manifest_record(status, survivors, removed_by))
+
+
+def supply_record(ranked: pd.DataFrame) -> SupplyRecord:
+    """What the engine saves for the report, computed for the fixture with the engine's own functions."""
+    from magnetscreen.descriptors import encode
+    from magnetscreen.models.disclosure import disclose
+    from magnetscreen.models.risk import element_risk_array, risk_contributions
+
+    risk = element_risk_array(AS_OF, "baseline")
+    formulas = ranked["formula"].tolist()
+    breakdown = [RiskBreakdown(int(r), str(f), int(i), str(x), c, cov) for r, f, i, x, (c, cov) in zip(
+        ranked["rank"], ranked["family"], ranked["candidate_index"], formulas,
+        risk_contributions(encode(formulas), risk) if formulas else [])]
+    scenario = ScenarioRecord("baseline", "2026-11-25", "Shipped supply data", "scenarios/baseline.toml", "00" * 32)
+    return SupplyRecord(AS_OF, scenario, {}, breakdown,
+                        to_json(disclose(formulas[:10], as_of=AS_OF, scenario="baseline")) if formulas else [])
 
 
 def make_run(folder: Path, status: str = "complete", zero: bool = False, parquet: bool = True) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     removed = {"Tc_K >= 550": 6209, "kappa >= 1": 5200, "BHmax_kJm3 >= 50": 2100} if zero else None
-    (folder / "manifest.json").write_text(json.dumps(manifest(status, 0 if zero else 12, removed), indent=1))
+    run = RunFolder(folder)
+    run.write_manifest(manifest_record(status, 0 if zero else 12, removed))
     if parquet:
-        ranked = ranked_frame()
-        (ranked.iloc[:0] if zero else ranked).to_parquet(folder / "ranked.parquet", index=False)
-        references_frame().to_parquet(folder / "references.parquet", index=False)
+        ranked = ranked_frame().iloc[:0] if zero else ranked_frame()
+        run.write_table("ranked", ranked)
+        run.write_table("references", references_frame())
+        run.write_table("explore", explore_frame().iloc[:0] if zero else explore_frame())
+        run.write_supply(supply_record(ranked))
     return folder
 
 
@@ -393,7 +448,6 @@ def test_warnings_name_extrapolation_constraints_and_missing_data(reports):
     assert "83.7 %" in removed  # 5200 of 6209
     assert "<code>K1_MJm3_sigma</code> in 1 row" in section
     assert "pymatgen could not weigh" in section
-    assert "Risk breakdown differs" not in section  # the fixture's risks are the shipped data's, to 6 decimals
 
 
 def test_summary_lists_the_run(reports):
@@ -460,7 +514,7 @@ def test_nothing_is_loaded_from_elsewhere(reports, name):
 
 
 def test_missing_and_malformed_files_name_the_problem(tmp_path):
-    with pytest.raises(ReportError, match="not a run directory"):
+    with pytest.raises(ReportError, match="not a run folder"):
         write_report(tmp_path / "nowhere")
     run = make_run(tmp_path / "run")
     (run / "manifest.json").write_text("{not json")
@@ -472,11 +526,11 @@ def test_missing_and_malformed_files_name_the_problem(tmp_path):
     broken = manifest()
     broken["counts"]["enumerated"] = "many"
     (run / "manifest.json").write_text(json.dumps(broken))
-    with pytest.raises(ReportError, match=r"counts\.enumerated: expected an integer >= 0, got 'many'"):
+    with pytest.raises(ReportError, match=r"manifest\.json: counts\.enumerated: expected an integer, got 'many'"):
         write_report(run)
     (run / "manifest.json").write_text(json.dumps(manifest()))
     ranked_frame().drop(columns=["kappa"]).to_parquet(run / "ranked.parquet")
-    with pytest.raises(ReportError, match=r"ranked\.parquet: missing columns \['kappa'\]"):
+    with pytest.raises(ReportError, match=r"ranked\.parquet: columns differ from the run contract \(missing \['kappa'\]"):
         write_report(run)
     ranked_frame().iloc[::-1].to_parquet(run / "ranked.parquet")
     with pytest.raises(ReportError, match=r"column 'rank': expected 1\.\.12 in row order"):
@@ -485,7 +539,7 @@ def test_missing_and_malformed_files_name_the_problem(tmp_path):
     with pytest.raises(ReportError, match=r"ranked\.parquet: not a readable Parquet file"):
         write_report(run)
     (run / "ranked.parquet").unlink()
-    with pytest.raises(ReportError, match=r"ranked\.parquet: missing \(status 'complete' requires"):
+    with pytest.raises(ReportError, match=r"ranked\.parquet: missing"):
         write_report(run)
     assert issubclass(ReportError, MagnetscreenError)
     assert not list(run.glob("*.partial")) and not (run / "report.html").exists()
@@ -670,4 +724,4 @@ def test_report_of_a_real_screening_run_equals_its_parquet(tmp_path):
                 assert value_attr == repr(bool(value))
             elif not (isinstance(value, float) and math.isnan(value)):
                 assert float(value_attr) == value, (record["formula"], column)
-    assert result.manifest["outputs"]["report"] == "report.html"
+    assert result.manifest.outputs["report"] == "report.html" and result.manifest.status == "complete"

@@ -11,7 +11,8 @@ import pytest
 
 from magnetscreen.screening.engine import pipeline
 from magnetscreen.screening.engine.config import parse_config
-from magnetscreen.screening.engine.loop import RESULT_FILES, screen
+from magnetscreen.screening.engine.contract import RESULT_FILES
+from magnetscreen.screening.engine.loop import screen
 
 RESULTS = ("ranked.parquet", "shortlist.csv", "explore.csv", "references.parquet")
 
@@ -91,13 +92,13 @@ def test_resume_after_a_kill_is_byte_identical(reference_run, tmp_path, monkeypa
     real = pipeline.score_chunk
     calls = {"n": 0}
 
-    def dying(ctx, f, c):
+    def dying(ctx, f, c, **kwargs):
         calls["n"] += 1
         if calls["n"] > 3:
             raise KeyboardInterrupt("simulated kill")
-        return real(ctx, f, c)
+        return real(ctx, f, c, **kwargs)
 
-    import magnetscreen.screening.engine.loop as engine
+    import magnetscreen.screening.engine.backends as engine
 
     monkeypatch.setattr(engine, "score_chunk", dying)
     with pytest.raises(KeyboardInterrupt):
@@ -108,7 +109,7 @@ def test_resume_after_a_kill_is_byte_identical(reference_run, tmp_path, monkeypa
     assert len(list((run / ".state").rglob("*.json"))) == 3
     monkeypatch.setattr(engine, "score_chunk", real)
     result = screen(small_config(tmp_path), out=run, report=False)
-    assert result.manifest["timings"]["chunks_resumed"] == 3
+    assert result.manifest.timings.chunks_resumed == 3
     got = result_bytes(run)
     for name in RESULTS:
         assert got[name] == expected[name], name
@@ -158,9 +159,9 @@ def test_zero_survivors_is_a_clear_complete_run(tmp_path):
     data = {"families": [{"name": "SmCo5"}], "requirements": {"Tc_K": {"min": 1400}},
             "supply": {"as_of": "2026-01-15"}}
     result = screen(parse_config(data, "t.toml", tmp_path), out=tmp_path / "run", report=False)
-    assert len(result.ranked) == 0 and result.manifest["status"] == "complete"
-    assert any("No candidate" in w for w in result.manifest["warnings"])
-    assert result.manifest["counts"]["removed_by"]["Tc_K >= 1400"] > 0
+    assert len(result.ranked) == 0 and result.manifest.status == "complete"
+    assert any("No candidate" in w for w in result.manifest.warnings)
+    assert result.manifest.counts.removed_by["Tc_K >= 1400"] > 0
 
 
 def test_explore_list_is_spread_across_families_and_off_the_shortlist(reference_run):

@@ -33,12 +33,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from magnetscreen.datasets.errors import ConfigError
+from magnetscreen.screening.engine.pipeline import STAGES as PIPELINE_STAGES
 
 __all__ = ["SIZES", "parse_size", "bench_config", "machine_info", "library_versions", "memory_bandwidth",
            "summarize", "measure_stages", "run_end_to_end", "scaling_counts", "SCHEMA_NAME", "SCHEMA_VERSION",
@@ -51,7 +51,7 @@ SIZES = {"tiny": 2_000, "small": 100_000, "medium": 1_000_000, "large": 10_000_0
 #: Repeats per measurement when not given.
 DEFAULT_REPEATS = {"tiny": 1, "small": 3, "medium": 3, "large": 1}
 #: Stage names of a record, in pipeline order.
-STAGES = ("enumerate_encode", "featurize", "predict", "physics", "risk", "rank", "end_to_end")
+STAGES = PIPELINE_STAGES + ("end_to_end",)
 #: Stages are timed on at most this many candidates (time per candidate is flat beyond a few chunks).
 STAGE_CAP = 1_000_000
 FAMILY = "2-14-1"
@@ -110,12 +110,10 @@ def machine_info() -> dict:
 
 def library_versions() -> dict:
     """Installed version of each package of :data:`VERSION_PACKAGES` (None: not installed)."""
-    out = {}
-    for pkg in VERSION_PACKAGES:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
+    from magnetscreen.datasets.provenance import versions
+
+    out = versions(VERSION_PACKAGES)
+    out.pop("python")
     return out
 
 
@@ -155,117 +153,41 @@ def summarize(seconds: list[float], n: int) -> dict:
 # -------------------------------------------------------------------------------------------- stages
 
 def _context(config):
-    """The :class:`~magnetscreen.screening.pipeline.Context` that :func:`screen` builds for ``config``."""
+    """The :class:`~magnetscreen.screening.engine.pipeline.Context` that :func:`screen` builds for ``config``."""
     from magnetscreen.datasets.supply import load_scenario
-    from magnetscreen.models.risk import element_risk_array
-    from magnetscreen.screening.engine.pipeline import Context
+    from magnetscreen.screening.engine.loop import run_context
 
     s = config.screen
-    as_of = s.as_of or dt.date.today()
-    scenario = load_scenario(s.scenario_path or s.scenario)
-    return Context(families=config.families, chunk_size=config.chunk_size, seed=config.seed,
-                   temperature_K=config.operating_temperature_K, hree_set=config.hree_set, settings=s,
-                   element_risk=element_risk_array(as_of, scenario), as_of=as_of)
+    return run_context(config, s.as_of or dt.date.today(), load_scenario(s.scenario_path or s.scenario))
 
 
-class _FixedPredictions:
-    """Stands in for a SurrogateSet in :func:`score` so that only the physics is timed."""
+def _stage_pass(config, ctx, plan, n: int, timer) -> tuple[int, int]:
+    """One pass of the real pipeline over the first ``n`` candidates of ``plan``, timed through its hook.
 
-    def __init__(self, pred: dict[str, np.ndarray]):
-        self.pred = pred
-
-    def predict_descriptors(self, descriptors, batch):
-        return self.pred
-
-
-def _columns(ctx, out: dict, hree: np.ndarray, risk: dict, chunk, family: str) -> dict[str, np.ndarray]:
-    """The scored columns of a chunk, assembled as :func:`pipeline.score_batch` does (not timed)."""
-    from magnetscreen.screening.engine.pipeline import COLUMNS, _symbols
+    Chunks go through :func:`~magnetscreen.screening.engine.pipeline.score_chunk` with ``timer`` and are
+    merged by the engine's :class:`~magnetscreen.screening.engine.merge.Merger` (timed as ``rank``), then
+    ranked by :func:`~magnetscreen.screening.engine.ranking.rank_order`: the code a run executes.
+    """
+    from magnetscreen.screening.engine.merge import Merger
+    from magnetscreen.screening.engine.pipeline import score_chunk
+    from magnetscreen.screening.engine.ranking import rank_order
 
     s = ctx.settings
-    cols = {c: out[c] for c in COLUMNS if c in out}
-    cols["muHc_room_T"] = out["muHc_room_T"]
-    cols["hree_g_per_kg"] = hree
-    cols["risk_weighted"] = risk["risk_mass_weighted"]
-    cols["risk_weighted_driver"] = _symbols(risk["driver_mass_weighted_Z"])
-    cols["risk_weakest"] = risk["risk_weakest_link"]
-    cols["risk_weakest_driver"] = _symbols(risk["driver_weakest_link_Z"])
-    metric, sigma = out[s.metric], out[f"{s.metric}_sigma"]
-    cols["performance"] = metric - s.pessimistic_k * sigma
-    cols["performance_sigma"] = sigma
-    cols["perf_per_hree"] = cols["performance"] / (cols["hree_g_per_kg"] + s.h0_g_per_kg)
-    cols["upside"] = metric + s.explore_k * sigma
-    n = len(chunk)
-    cols["family"] = np.full(n, family, dtype=f"<U{max(1, len(family))}")
-    cols["candidate_index"] = chunk.candidate_index
-    cols["formula"] = chunk.batch.names()
-    return cols
-
-
-def _stage_pass(config, ctx, plan, models, n: int, timer):
-    """One pass of the stages over the first ``n`` candidates; ``timer(stage)`` is a context manager."""
-    from magnetscreen.descriptors.featurize import featurize
-    from magnetscreen.descriptors.hree import hree_intensity
-    from magnetscreen.models.predictions import score
-    from magnetscreen.models.risk import composition_risk_arrays
-    from magnetscreen.screening.engine.loop import _Merger
-    from magnetscreen.screening.engine.pipeline import _explore_candidates, _take, requirement_masks
-    from magnetscreen.screening.engine.ranking import prune, rank_order
-
-    s = ctx.settings
-    merger = _Merger(config)
+    merger = Merger(s, [plan.family.name])
     done = 0
-    width = 0
     for i in range(plan.n_chunks):
-        with timer("enumerate_encode"):
-            chunk = plan.chunk(i)
-        if done + len(chunk) > n:
-            chunk = _truncate(chunk, n - done)
-        batch = chunk.batch
-        with timer("featurize"):
-            X, _ = featurize(batch)
-        width = X.shape[1]
-        with timer("predict"):
-            pred = models.predict_descriptors(X, batch)
-        with timer("physics"):
-            out = score(batch, _FixedPredictions(pred), ctx.conditions, X)
-        with timer("risk"):
-            hree = hree_intensity(batch, ctx.hree_set)
-            risk = composition_risk_arrays(batch, ctx.element_risk, s.risk_threshold)
-        cols = _columns(ctx, out, hree, risk, chunk, plan.family.name)
-        del X
-        with timer("rank"):  # as pipeline.score_chunk (after score_batch) and the engine's merger
-            masks = requirement_masks(ctx, cols, s.pessimistic_k)
-            passed = np.ones(len(batch), dtype=bool)
-            for m in masks.values():
-                passed &= m
-            kept = _take(cols, np.where(passed)[0])
-            kept = _take(kept, np.where(prune(kept, s.keep, s.risk))[0])
-            explore = _explore_candidates(ctx, cols, passed)
-            merger.add(plan.family.name, {"survivors": kept, "explore": explore, "counts": {
-                "composition_ok": len(batch), "passed": int(passed.sum()), "in_domain": int(cols["in_domain"].sum()),
-                "removed_by": {name: int(len(batch) - m.sum()) for name, m in masks.items()}}})
-        done += len(chunk)
+        size = min(plan.chunk_size, plan.total - i * plan.chunk_size, n - done)
+        result = score_chunk(ctx, 0, i, timer=timer, limit=size)
+        with timer("rank"):
+            merger.add(plan.family.name, result)
+        done += result.counts["composition_ok"]
         if done >= n:
             break
     with timer("rank"):
         rank_order(merger.pool, s.risk)
-    return done, width
+    from magnetscreen.descriptors.featurize import feature_names
 
-
-def _truncate(chunk, size: int):
-    from dataclasses import fields, replace
-
-    from magnetscreen.descriptors.enumeration import Chunk
-
-    changes = {}
-    for f in fields(Chunk):
-        value = getattr(chunk, f.name)
-        if f.name == "batch":
-            changes["batch"] = value.take(slice(0, size))
-        elif isinstance(value, np.ndarray) and len(value) == len(chunk):
-            changes[f.name] = value[:size]
-    return replace(chunk, **changes)
+    return done, len(feature_names())
 
 
 class _Timer:
@@ -306,13 +228,13 @@ def measure_stages(n: int, repeats: int, chunk_size: int = 65536, log=None) -> d
     """
     config = bench_config(n, chunk_size)
     ctx = _context(config)
-    models = ctx.models()
+    ctx.models()
     plan = ctx.plan(0)
-    _stage_pass(config, ctx, plan, models, min(n, 2048), _Timer())  # load the numba caches outside the timing
+    _stage_pass(config, ctx, plan, min(n, 2048), _Timer())  # load the numba caches outside the timing
     runs = []
     for r in range(repeats):
         timer = _Timer()
-        done, width = _stage_pass(config, ctx, plan, models, n, timer)
+        done, width = _stage_pass(config, ctx, plan, n, timer)
         runs.append(timer.seconds)
         if log:
             log(f"stages, repeat {r + 1}/{repeats}: " + ", ".join(f"{k} {v:.2f} s" for k, v in timer.seconds.items()))
@@ -320,7 +242,7 @@ def measure_stages(n: int, repeats: int, chunk_size: int = 65536, log=None) -> d
     if not tracing:
         tracemalloc.start()
     memory = _Timer(trace=True)
-    _stage_pass(config, ctx, plan, models, min(n, chunk_size), memory)
+    _stage_pass(config, ctx, plan, min(n, chunk_size), memory)
     if not tracing:
         tracemalloc.stop()
     stages = {}
@@ -329,7 +251,7 @@ def measure_stages(n: int, repeats: int, chunk_size: int = 65536, log=None) -> d
         rec["peak_memory_bytes"] = memory.peak[stage]
         rec["memory_method"] = f"tracemalloc peak on one chunk of {min(n, chunk_size)} candidates"
         stages[stage] = rec
-    stages["physics"]["note"] = "score() given the predictions: temperature scaling, coercivity, (BH)max, sigma"
+    stages["physics"]["note"] = "derive() given the predictions: temperature scaling, coercivity, (BH)max, sigma"
     stages["risk"]["note"] = "HREE intensity and composition supply risk"
     stages["rank"]["note"] = "requirements, per-chunk pruning, streaming merge, final Pareto ranking"
     return {"stages": stages, "feature_width": width, "n": done}
@@ -355,9 +277,10 @@ def _child(spec: dict) -> dict:
             start = time.perf_counter()
             result = screen(bench_config(spec["n"], spec["chunk_size"]), out=out, workers=workers,
                             dask_workers=dask_workers, scheduler=scheduler, report=False)
-            runs.append({"seconds": time.perf_counter() - start, "loop_s": result.manifest["timings"]["loop_s"],
-                         "enumerated": result.manifest["counts"]["enumerated"],
-                         "survivors": result.manifest["counts"]["survivors"]})
+            timings, counts = result.manifest.timings, result.manifest.counts
+            assert timings is not None and counts is not None
+            runs.append({"seconds": time.perf_counter() - start, "loop_s": timings.loop_s,
+                         "enumerated": counts.enumerated, "survivors": counts.survivors})
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss *= 1 if sys.platform == "darwin" else 1024
     return {"runs": runs, "peak_rss_bytes": int(rss)}

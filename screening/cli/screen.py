@@ -26,6 +26,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dask-workers", type=int, default=None, metavar="N",
                    help="start a Dask LocalCluster with N worker processes")
     p.add_argument("--models", default=None, metavar="DIR", help="model folder (default: the shipped models)")
+    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
+                   help="refuse a plan of more candidates (default: the config's [run] max_candidates, 10^9)")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=run)
@@ -35,22 +37,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from magnetscreen.datasets.errors import ConfigError
     from magnetscreen.screening.engine.config import config_for_command
     from magnetscreen.screening.engine.loop import screen
 
     config = config_for_command(args.config, args.chunk_size)
-    if args.scheduler is not None and args.dask_workers is not None:
-        raise ConfigError("give either --scheduler (an existing Dask cluster) or --dask-workers (a local one)")
     result = screen(config, out=Path(args.out) if args.out else None, workers=args.workers, scheduler=args.scheduler,
                     dask_workers=args.dask_workers, models_dir=args.models, quiet=args.quiet,
-                    report=not args.no_report)
+                    report=not args.no_report, max_candidates=args.max_candidates)
     if not args.quiet:
-        counts, timings = result.manifest["counts"], result.manifest["timings"]
-        print(f"screened {counts['enumerated']} candidates in {timings['total_s']:.1f} s "
-              f"({timings['candidates_per_s'] or 0:,.0f}/s in the loop); {counts['passed']} met the requirements; "
-              f"{counts['survivors']} ranked", file=sys.stderr)
-        show = ["rank", "front", "formula", "family", result.manifest["config"]["metric"], "hree_g_per_kg",
+        counts, timings = result.manifest.counts, result.manifest.timings
+        assert counts is not None and timings is not None
+        print(f"screened {counts.enumerated} candidates in {timings.total_s:.1f} s "
+              f"({timings.candidates_per_s or 0:,.0f}/s in the loop); {counts.passed} met the requirements; "
+              f"{counts.survivors} ranked", file=sys.stderr)
+        show = ["rank", "front", "formula", "family", result.manifest.config.metric, "hree_g_per_kg",
                 "risk_weighted", "Tc_K", "in_domain"]
         head = result.shortlist.head(10)
         if len(head):
@@ -62,5 +62,5 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("no candidate met every requirement; see manifest.json counts.removed_by", file=sys.stderr)
         print(f"results in {result.run_dir}/ (shortlist.csv, ranked.parquet, explore.csv, manifest.json"
-              + (", report.html)" if "report" in result.manifest["outputs"] else ")"), file=sys.stderr)
+              + (", report.html)" if "report" in result.manifest.outputs else ")"), file=sys.stderr)
     return 0

@@ -75,6 +75,7 @@ class RunConfig:
     seed: int = 0
     chunk_size: int = 65536
     workers: int = 1
+    max_candidates: int = 10**9
     screen: ScreenSettings = ScreenSettings()
     source: str = field(default="<config>", compare=False)
 
@@ -142,13 +143,15 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
     default_name = Path(source).stem if source != "<config>" else "run"
     if isinstance(run, Table):
         name = run.string("name", default_name)
-        seed = run.integer("seed", 0, low=0)
+        seed = run.integer("seed", 0, low=0, high=2**63 - 1)
         chunk_size = run.integer("chunk_size", 65536, low=1, high=2**24)
-        workers = run.integer("workers", 1, low=1)
+        workers = run.integer("workers", 1, low=1, high=4096)
+        max_candidates = run.integer("max_candidates", RunConfig.max_candidates, low=1, high=10**15)
         output_dir = Path(run.string("output_dir", "magnetscreen-run"))
         run.finish()
     else:
         name, seed, chunk_size, workers, output_dir = default_name, 0, 65536, 1, Path("magnetscreen-run")
+        max_candidates = RunConfig.max_candidates
     if not output_dir.is_absolute():
         output_dir = base_dir / output_dir
 
@@ -191,6 +194,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
         seed=seed,
         chunk_size=chunk_size,
         workers=workers,
+        max_candidates=max_candidates,
         screen=screen,
         source=source,
     )

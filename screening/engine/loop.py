@@ -1,47 +1,41 @@
-"""The screening loop: chunks of every family through the pipeline, on joblib or Dask workers, merged
-into a ranked shortlist that does not depend on worker count, chunk size or input order.
+"""The screening loop: chunks of every family through the pipeline, on local workers or Dask, merged into a
+ranked shortlist that does not depend on worker count, chunk size or input order.
 
-Run directory (``config.output_dir`` or ``out``):
-
-- ``manifest.json``: written with ``"status": "running"`` when the run starts and rewritten with
-  ``"status": "complete"`` as the very last step; config, seed, versions, model and data hashes, counts,
-  timings.
-- ``ranked.parquet``: every candidate that met the requirements and is dominated by fewer than
-  ``screen.keep`` others, ranked (:mod:`magnetscreen.screening.engine.ranking`); ``shortlist.csv``: its first
-  ``screen.shortlist_size`` rows; ``explore.csv``: next experiments; ``references.parquet``: the
-  reference magnets scored the same way; ``candidates/`` (with ``screen.write_all``): every scored
-  candidate.
-- ``.state/<config hash>/``: one file per finished chunk. A run that is killed and restarted with the
-  same command skips the finished chunks and ends with byte-identical result files (the manifest's
-  timings differ). Result files are written under temporary names and renamed, so a run that has not
-  finished never leaves files that look complete.
+What a run writes, and in which order, is the run contract (:mod:`magnetscreen.screening.engine.contract`):
+the manifest is written ``running`` first and ``complete`` last, after every other file, the report
+included. A run that is killed and restarted with the same command skips the chunks it finished and ends
+with byte-identical result files; the resume key is the hash of every resolved input that can change a
+score (:class:`~magnetscreen.screening.engine.contract.ResolvedInputs`), so a changed model file, family
+file, scenario file or data table starts a fresh state instead of mixing chunks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import os
-import platform
-import shutil
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from magnetscreen.datasets.errors import ConfigError
-from magnetscreen.models.risk import element_risk_array, parse_as_of
+from magnetscreen.datasets.errors import ConfigError, MagnetscreenError
+from magnetscreen.datasets.provenance import bytes_sha256, package_version, versions
+from magnetscreen.screening.engine import contract as c
+from magnetscreen.screening.engine.backends import Backend, choose_backend, run_tasks
 from magnetscreen.screening.engine.config import RunConfig
-from magnetscreen.screening.engine.outputs import atomic_path
-from magnetscreen.screening.engine.pipeline import COLUMNS, STRING_COLUMNS, Context, explore_order, score_batch, score_chunk
-from magnetscreen.screening.engine.ranking import prune, rank_order
+from magnetscreen.screening.engine.merge import Merger, explore_list
+from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch
+from magnetscreen.screening.engine.ranking import rank_order
+from magnetscreen.screening.engine.records import to_json
+from magnetscreen.screening.engine.state import ChunkState
 
-__all__ = ["ScreeningResult", "screen", "REFERENCE_MAGNETS", "config_record"]
+__all__ = ["ScreeningResult", "screen", "REFERENCE_MAGNETS", "resolve_run_inputs", "DEFAULT_MAX_CANDIDATES",
+           "TOP_DISCLOSED", "run_context"]
 
 #: Reference magnets scored beside every run: label -> formula.
 REFERENCE_MAGNETS = {
@@ -51,44 +45,33 @@ REFERENCE_MAGNETS = {
     "Sm2Co17": "Sm2Co17",
     "SrFe12O19": "SrFe12O19",
 }
-RESULT_FILES = ("ranked.parquet", "shortlist.csv", "explore.csv", "references.parquet")
+#: Largest plan a run accepts unless told otherwise (``[run] max_candidates`` or ``--max-candidates``).
+DEFAULT_MAX_CANDIDATES = 10**9
+#: Shortlisted rows whose full heavy-rare-earth and supply disclosure is saved for the report.
+TOP_DISCLOSED = 10
 
 
 @dataclass(frozen=True)
 class ScreeningResult:
-    """What :func:`screen` returns: the ranked table, shortlist, explore list and manifest."""
+    """What :func:`screen` returns: the ranked table, shortlist, explore list, references and manifest."""
 
     run_dir: Path
     ranked: pd.DataFrame
     shortlist: pd.DataFrame
     explore: pd.DataFrame
     references: pd.DataFrame
-    manifest: dict
+    manifest: c.Manifest
+    supply: c.SupplyRecord
 
 
-def _jsonable(value):
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (dt.date,)):
-        return value.isoformat()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
+# ------------------------------------------------------------------------------------ resolved inputs
 
 def config_record(config: RunConfig, as_of: dt.date) -> dict:
-    """The parts of ``config`` that determine the results, as JSON (hashed to name the run state)."""
+    """The configuration as parsed (families with their full content), as JSON."""
     s = config.screen
-    families = []
-    for f in config.families:
-        families.append({"name": f.name, "source": f.source or "built-in", "family": _jsonable(asdict(replace(f, source="")))})
-    return _jsonable({
+    families = [{"name": f.name, "origin": f.source or "built-in", "family": to_json(asdict(replace(f, source="")))}
+                for f in config.families]
+    return to_json({
         "families": families,
         "seed": config.seed,
         "chunk_size": config.chunk_size,
@@ -99,175 +82,160 @@ def config_record(config: RunConfig, as_of: dt.date) -> dict:
     })
 
 
-def _hash(record: dict) -> str:
-    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+def _scenario_record(scenario) -> c.ScenarioRecord:
+    from magnetscreen.datasets.supply import scenario_names
+
+    origin = scenario.path or "built-in"
+    if scenario.name in scenario_names() and scenario.path.startswith("scenarios/"):
+        from importlib import resources
+
+        raw = (resources.files("magnetscreen.datasets") / "data" / scenario.path).read_bytes()
+    else:
+        raw = Path(scenario.path).read_bytes()
+    return c.ScenarioRecord(name=scenario.name, date=scenario.date.isoformat(), description=scenario.description,
+                            origin=origin, sha256=bytes_sha256(raw))
 
 
-def _versions() -> dict:
-    out = {"python": platform.python_version()}
-    for pkg in ("magnetscreen", "numpy", "numba", "scikit-learn", "pymatgen", "pandas", "pyarrow", "joblib", "dask",
-                "distributed"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
+def _data_hashes() -> dict[str, str]:
+    from magnetscreen.datasets.supply import load_supply_table, supply_table_names
+    from magnetscreen.datasets.tables import load_table, table_names
+
+    out = {}
+    for name in table_names():
+        if name != "elements":
+            out[name] = load_table(name).attrs["provenance"]["sha256"]
+    for name in supply_table_names():
+        out[f"supply/{name}"] = load_supply_table(name).attrs["provenance"]["sha256"]
     return out
 
 
-# ------------------------------------------------------------------------------------------- state files
-
-def _state_path(state: Path, task: tuple[int, int]) -> Path:
-    return state / f"f{task[0]:03d}-c{task[1]:06d}"
-
-
-def _save_task(state: Path, task: tuple[int, int], result: dict) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    base = _state_path(state, task)
-    for part in ("survivors", "explore"):
-        with atomic_path(base.with_suffix(f".{part}.parquet")) as tmp:
-            pq.write_table(pa.table(result[part]), tmp)
-    with atomic_path(base.with_suffix(".json")) as tmp:  # written last: marks the task as done
-        tmp.write_text(json.dumps(result["counts"], sort_keys=True), encoding="utf-8")
+def resolve_run_inputs(config: RunConfig, as_of: dt.date, scenario, element_risk: np.ndarray,
+                       model_files: dict[str, str]) -> c.ResolvedInputs:
+    """Everything that can change a score, resolved and hashed (the resume key is its hash)."""
+    record = _scenario_record(scenario)
+    return c.ResolvedInputs(
+        config=config_record(config, as_of),
+        scenario={"name": record.name, "origin": record.origin, "sha256": record.sha256},
+        model_files=dict(sorted(model_files.items())),
+        data=_data_hashes(),
+        element_risk_sha256=bytes_sha256(np.ascontiguousarray(element_risk, dtype=np.float64).tobytes()),
+        package_version=package_version(),
+    )
 
 
-def _load_task(state: Path, task: tuple[int, int]) -> dict | None:
-    import pyarrow.parquet as pq
+def _settings(config: RunConfig, as_of: dt.date, scenario) -> c.RunSettings:
+    s = config.screen
+    constraints = [c.ConstraintRecord(r.name, r.column, r.op, r.value) for r in s.requirements]
+    if s.grade:
+        constraints.append(c.ConstraintRecord(f"grade {s.grade} at T_op", "grade", "meets", s.grade))
+    if s.require_in_domain:
+        constraints.append(c.ConstraintRecord("in_domain", "in_domain", "==", True))
+    return c.RunSettings(
+        name=config.name, source=config.source, seed=config.seed, chunk_size=config.chunk_size,
+        families=[f.name for f in config.families], operating_temperature_K=config.operating_temperature_K,
+        hree_set=config.hree_set, scenario=scenario.name, as_of=as_of.isoformat(), risk_threshold=s.risk_threshold,
+        route=c.RouteRecord(s.alpha, s.n_eff, s.remanence_factor, s.kuzmin_s, s.k1_exponent),
+        metric=s.metric, risk_objective=s.risk, pessimistic_k=s.pessimistic_k, h0_g_per_kg=s.h0_g_per_kg,
+        shortlist_size=s.shortlist_size, keep=s.keep, explore_size=s.explore_size, explore_k=s.explore_k,
+        constraints=constraints,
+        composition_constraints=[c.CompositionConstraintRecord(k.kind, list(k.elements), k.value)
+                                 for k in config.constraints],
+    )
 
-    base = _state_path(state, task)
-    done = base.with_suffix(".json")
-    if not done.exists():
-        return None
-    out = {"counts": json.loads(done.read_text(encoding="utf-8"))}
-    for part in ("survivors", "explore"):
-        table = pq.read_table(base.with_suffix(f".{part}.parquet"))
-        out[part] = {c: _column(table.column(c).to_numpy(zero_copy_only=False), c) for c in COLUMNS}
+
+def run_context(config: RunConfig, as_of: dt.date, scenario, element_risk: np.ndarray | None = None,
+                models_dir: str | Path | None = None, all_dir: Path | None = None) -> Context:
+    """The :class:`Context` a run of ``config`` scores its chunks with (element risk from ``as_of`` and
+    ``scenario`` unless given)."""
+    if element_risk is None:
+        from magnetscreen.models.risk import element_risk_array
+
+        element_risk = element_risk_array(as_of, scenario)
+    return Context(families=config.families, chunk_size=config.chunk_size, seed=config.seed,
+                   temperature_K=config.operating_temperature_K, hree_set=config.hree_set, settings=config.screen,
+                   element_risk=element_risk, as_of=as_of, models_dir=str(models_dir) if models_dir is not None else None,
+                   all_dir=str(all_dir) if all_dir is not None else None)
+
+
+# ------------------------------------------------------------------------------------------- results
+
+def _counts(plans, merger: Merger, ranked: pd.DataFrame) -> c.Counts:
+    families = {}
+    by_family: dict[str, dict[str, int]] = {}
+    removed: dict[str, int] = {}
+    for plan in plans:
+        k = merger.counts[plan.family.name]
+        families[plan.family.name] = c.FamilyCounts(
+            enumerated=plan.total, composition_ok=k["composition_ok"], passed=k["passed"], in_domain=k["in_domain"],
+            survivors=int((ranked["family"] == plan.family.name).sum()))
+        by_family[plan.family.name] = dict(sorted(k["removed_by"].items()))
+        removed["composition constraints"] = removed.get("composition constraints", 0) + plan.total - k["composition_ok"]
+        for name, n in k["removed_by"].items():
+            removed[name] = removed.get(name, 0) + n
+    scored = sum(f.composition_ok for f in families.values())
+    return c.Counts(
+        enumerated=sum(f.enumerated for f in families.values()), scored=scored,
+        passed=sum(f.passed for f in families.values()), survivors=int(len(ranked)),
+        in_domain_share=(sum(f.in_domain for f in families.values()) / scored) if scored else None,
+        survivors_in_domain_share=float(ranked["in_domain"].mean()) if len(ranked) else None,
+        families=families, removed_by=dict(sorted(removed.items())), removed_by_family=by_family)
+
+
+def _warnings(counts: c.Counts) -> list[str]:
+    out = []
+    share = counts.in_domain_share
+    if share is not None and share < 0.5:
+        out.append(f"{(1 - share) * 100:.0f} % of the scored candidates lie outside the models' domain of "
+                   "applicability: their predictions are extrapolations.")
+    if counts.scored:
+        worst = max(((n, name) for name, n in counts.removed_by.items() if name != "composition constraints"),
+                    default=None)
+        if worst and worst[0] > 0.5 * counts.scored:
+            out.append(f"The requirement {worst[1]!r} removed {worst[0]} of {counts.scored} scored candidates "
+                       f"({worst[0] / counts.scored * 100:.0f} %).")
+    if counts.passed == 0:
+        out.append("No candidate met every requirement: the shortlist is empty.")
     return out
 
 
-def _column(values: np.ndarray, name: str) -> np.ndarray:
-    if name in STRING_COLUMNS:
-        return np.asarray(values, dtype=str)
-    return np.asarray(values)
+def _references(ctx: Context) -> pd.DataFrame:
+    from magnetscreen.descriptors.encoding import encode
 
-
-# ----------------------------------------------------------------------------------------------- merging
-
-def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    parts = [p for p in parts if len(p["formula"])]
-    if not parts:
-        return {c: np.zeros(0, dtype=str if c in STRING_COLUMNS else float) for c in COLUMNS}
-    return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
-
-
-class _Merger:
-    """Keeps, across chunks, the candidates that can still reach the top ``keep`` and the explore pool."""
-
-    def __init__(self, config: RunConfig):
-        self.s = config.screen
-        self.pool = _concat([])
-        self.explore: dict[str, dict[str, np.ndarray]] = {}
-        self.counts: dict[str, dict] = {f.name: {"composition_ok": 0, "passed": 0, "in_domain": 0, "removed_by": {}}
-                                        for f in config.families}
-        self.done = 0
-
-    def add(self, family: str, result: dict) -> None:
-        merged = _concat([self.pool, result["survivors"]])
-        mask = prune(merged, self.s.keep, self.s.risk)
-        self.pool = {c: v[mask] for c, v in merged.items()}
-        pool = _concat([self.explore.get(family, _concat([])), result["explore"]])
-        order = explore_order(pool)[: self.s.explore_size + self.s.shortlist_size]
-        self.explore[family] = {c: v[order] for c, v in pool.items()}
-        counts = self.counts[family]
-        for key in ("composition_ok", "passed", "in_domain"):
-            counts[key] += result["counts"][key]
-        for name, n in result["counts"]["removed_by"].items():
-            counts["removed_by"][name] = counts["removed_by"].get(name, 0) + n
-        self.done += 1
-
-
-def _frame(cols: dict[str, np.ndarray]) -> pd.DataFrame:
-    return pd.DataFrame({c: cols[c] for c in COLUMNS})
-
-
-def _explore_list(explore: dict[str, dict[str, np.ndarray]], shortlisted: set[tuple[str, int]], size: int) -> pd.DataFrame:
-    """Round-robin over families (by name), each family's best remaining candidate by upside in turn."""
-    queues = {}
-    for family in sorted(explore):
-        cols = explore[family]
-        rows = [i for i in range(len(cols["formula"]))
-                if (family, int(cols["candidate_index"][i])) not in shortlisted]
-        queues[family] = rows
-    picked = []
-    while len(picked) < size and any(queues.values()):
-        for family in sorted(queues):
-            if queues[family] and len(picked) < size:
-                picked.append((family, queues[family].pop(0)))
-    records = [{c: explore[f][c][i] for c in COLUMNS} for f, i in picked]
-    frame = pd.DataFrame(records, columns=list(COLUMNS))
-    frame.insert(0, "explore_rank", np.arange(1, len(frame) + 1))
+    batch = encode(list(REFERENCE_MAGNETS.values()))
+    cols = score_batch(ctx, batch)
+    cols["family"] = np.full(len(batch), "reference")
+    cols["candidate_index"] = np.arange(len(batch), dtype=np.int64)
+    cols["formula"] = batch.names()
+    frame = pd.DataFrame({k: cols[k] for k in COLUMNS}).drop(columns=["candidate_index"])
+    frame.insert(0, "label", list(REFERENCE_MAGNETS))
     return frame
 
 
-# ---------------------------------------------------------------------------------------------- backends
+def _supply(shortlist: pd.DataFrame, ctx: Context, scenario) -> c.SupplyRecord:
+    from magnetscreen.datasets.elements import element_symbols
+    from magnetscreen.descriptors.encoding import encode
+    from magnetscreen.models.disclosure import disclose
+    from magnetscreen.models.risk import risk_contributions
 
-def _run_tasks(ctx: Context, tasks: list[tuple[int, int]], workers: int, scheduler: str | None,
-               dask_workers: int | None):
-    """Yield ``(task, result)`` as tasks finish, on the chosen backend."""
-    if scheduler is not None or dask_workers is not None:
-        yield from _run_dask(ctx, tasks, scheduler, dask_workers)
-        return
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield task, score_chunk(ctx, *task)
-        return
-    from joblib import Parallel, delayed
-
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(_worker_task)(ctx, task, threads) for task in tasks)
-
-
-def _worker_task(ctx: Context, task: tuple[int, int], threads: int):
-    import numba
-
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    return task, score_chunk(ctx, *task)
+    risk = ctx.element_risk
+    symbols = element_symbols()
+    formulas = shortlist["formula"].tolist()
+    breakdown = []
+    if formulas:
+        for (row, (contributions, covered)) in zip(shortlist.itertuples(index=False),
+                                                    risk_contributions(encode(formulas), risk)):
+            breakdown.append(c.RiskBreakdown(int(row.rank), str(row.family), int(row.candidate_index), str(row.formula),
+                                             contributions, covered))
+    top = formulas[:TOP_DISCLOSED]
+    records = disclose(top, as_of=ctx.as_of, scenario=scenario) if top else []
+    present = sorted({s for b in breakdown for s in b.contributions})
+    return c.SupplyRecord(
+        as_of=ctx.as_of.isoformat(), scenario=_scenario_record(scenario),
+        element_risk={s: float(risk[symbols.index(s)]) for s in present},
+        breakdown=breakdown, disclosures=to_json(records))
 
 
-def _run_dask(ctx: Context, tasks, scheduler: str | None, dask_workers: int | None):
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise ConfigError("the Dask backend needs dask[distributed]: pip install 'magnetscreen[dask]'") from None
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=dask_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler ({exc})") from None
-    try:
-        shared = client.scatter(ctx, broadcast=True)
-        futures = [client.submit(_dask_task, shared, task, pure=False) for task in tasks]
-        for future in as_completed(futures):
-            yield future.result()
-            future.release()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _dask_task(ctx: Context, task: tuple[int, int]):
-    return task, score_chunk(ctx, *task)
-
-
-# -------------------------------------------------------------------------------------------------- main
+# ---------------------------------------------------------------------------------------------- main
 
 def _progress(total: int, quiet: bool):
     if quiet or not sys.stderr.isatty():
@@ -277,16 +245,38 @@ def _progress(total: int, quiet: bool):
     return tqdm(total=total, unit="cand", unit_scale=True, desc="screening", file=sys.stderr)
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while a run works, so that workers and locks are cleaned up."""
+    if not hasattr(signal, "SIGTERM") or sys.platform == "win32":
+        yield
+        return
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | None = None,
            scheduler: str | None = None, dask_workers: int | None = None, models_dir: str | Path | None = None,
-           quiet: bool = True, report: bool = True) -> ScreeningResult:
-    """Run a screening and write its run directory.
+           quiet: bool = True, report: bool = True, max_candidates: int | None = None) -> ScreeningResult:
+    """Run a screening and write its run folder (see the run contract).
 
     Parameters
     ----------
     config : RunConfig
     out : path, optional
-        Run directory (default ``config.output_dir``).
+        Run folder (default ``config.output_dir``).
     workers : int, optional
         Local worker processes through joblib (default ``config.workers``); 1 runs in this process.
     scheduler : str, optional
@@ -298,240 +288,142 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
     quiet : bool, default=True
         No progress bar (it is shown only on a terminal anyway).
     report : bool, default=True
-        Also write ``report.html``.
+        Also write ``report.html`` (before the manifest is marked complete).
+    max_candidates : int, optional
+        Refuse a plan of more candidates (default ``config.max_candidates``).
 
     Returns
     -------
     ScreeningResult
+
+    Raises
+    ------
+    ConfigError
+        Bad options, or a plan larger than ``max_candidates`` (with its exact count).
+    RunError
+        The run folder is in use by another run.
     """
     started = time.perf_counter()
-    run_dir = Path(out) if out is not None else Path(config.output_dir)
+    folder = c.RunFolder(out if out is not None else config.output_dir)
     workers = config.workers if workers is None else workers
     if workers < 1:
         raise ConfigError(f"--workers: expected an integer >= 1, got {workers}")
     if dask_workers is not None and dask_workers < 1:
         raise ConfigError(f"--dask-workers: expected an integer >= 1, got {dask_workers}")
-    s = config.screen
-    previous = _read_manifest(run_dir)
-    as_of = s.as_of or (parse_as_of(previous["config"]["as_of"]) if previous and previous.get("status") == "running"
-                        and previous.get("config", {}).get("as_of") else dt.date.today())
-    record = config_record(config, as_of)
-    digest = _hash(record)
+    if scheduler is not None and dask_workers is not None:
+        raise ConfigError("give either --scheduler (an existing Dask cluster) or --dask-workers (a local one)")
+    limit = config.max_candidates if max_candidates is None else max_candidates
+    if limit < 1:
+        raise ConfigError(f"--max-candidates: expected an integer >= 1, got {limit}")
+    backend = choose_backend(workers, scheduler, dask_workers)
     from magnetscreen.datasets.supply import load_scenario
+    from magnetscreen.models.risk import element_risk_array, parse_as_of
+    from magnetscreen.models.surrogates import load_surrogates
 
+    s = config.screen
     scenario = load_scenario(s.scenario_path or s.scenario)
-    ctx = Context(families=config.families, chunk_size=config.chunk_size, seed=config.seed,
-                  temperature_K=config.operating_temperature_K, hree_set=config.hree_set, settings=s,
-                  element_risk=element_risk_array(as_of, scenario), as_of=as_of,
-                  models_dir=str(models_dir) if models_dir is not None else None,
-                  all_dir=str(run_dir / "candidates") if s.write_all else None)
-    models = ctx.models()
-    plans = [ctx.plan(i) for i in range(len(config.families))]
-    tasks = [(i, c) for i, p in enumerate(plans) for c in range(p.n_chunks)]
-    state = run_dir / ".state" / digest[:16]
-    if (run_dir / ".state").is_dir():  # finished chunks of another configuration cannot be reused
-        for other in (run_dir / ".state").iterdir():
-            if other != state:
-                shutil.rmtree(other, ignore_errors=True)
-    state.mkdir(parents=True, exist_ok=True)
-    for name in RESULT_FILES + ("report.html",):
-        (run_dir / name).unlink(missing_ok=True)
-    manifest = {
-        "schema": "magnetscreen-run", "schema_version": 1, "status": "running",
-        "magnetscreen_version": _versions()["magnetscreen"], "versions": _versions(),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "config_sha256": digest,
-        "config": _config_summary(config, as_of, scenario),
-    }
-    _write_json(run_dir / "manifest.json", manifest)
+    probe = run_context(config, dt.date.today(), scenario, element_risk=np.zeros(0))
+    plans = [probe.plan(i) for i in range(len(config.families))]
+    total = sum(p.total for p in plans)
+    if total > limit:
+        sizes = ", ".join(f"{p.family.name} {p.total:,}" for p in plans)
+        raise ConfigError(f"the plan has {total:,} candidates ({sizes}), more than the limit of {limit:,}: use a "
+                          "coarser step, fewer samples or narrower bounds, or raise [run] max_candidates / "
+                          "--max-candidates")
+    models = load_surrogates(models_dir)
 
-    merger = _Merger(config)
+    with folder.lock(), _terminate_as_interrupt():
+        previous = folder.previous_manifest()
+        reuse = previous is not None and previous.status != "complete"
+        as_of = s.as_of or (parse_as_of(previous.config.as_of) if reuse and previous is not None else dt.date.today())
+        element_risk = element_risk_array(as_of, scenario)
+        inputs = resolve_run_inputs(config, as_of, scenario, element_risk, models.files)
+        key = inputs.key
+        ctx = run_context(config, as_of, scenario, element_risk, models_dir,
+                          folder.candidates_dir if s.write_all else None)
+        state = ChunkState(folder.state_dir(key))
+        state.prepare()
+        folder.clear_results()
+        manifest = c.Manifest(
+            status="running", created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            magnetscreen_version=package_version(), versions=versions(), resume_key=key, inputs=inputs,
+            config=_settings(config, as_of, scenario), models=models.cards)
+        folder.write_manifest(manifest)
+        try:
+            return _run(config, folder, manifest, ctx, plans, state, backend, scenario, started, quiet, report)
+        except (MagnetscreenError, OSError) as exc:
+            try:
+                folder.write_manifest(manifest.finish("failed", error=str(exc)))
+            except (MagnetscreenError, OSError):
+                pass
+            raise
+
+
+def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Context, plans, state: ChunkState,
+         backend: Backend, scenario, started: float, quiet: bool, report: bool) -> ScreeningResult:
+    s = config.screen
+    tasks = [(i, k) for i, p in enumerate(plans) for k in range(p.n_chunks)]
+    merger = Merger(s, [f.name for f in config.families])
     todo = []
     resumed = 0
     for task in tasks:
-        result = _load_task(state, task)
+        result = state.load(task)
         if result is None:
             todo.append(task)
         else:
             merger.add(config.families[task[0]].name, result)
             resumed += 1
     bar = _progress(sum(p.total for p in plans), quiet)
-    def _size(task):
+
+    def size(task: tuple[int, int]) -> int:
         return min(plans[task[0]].total, (task[1] + 1) * config.chunk_size) - task[1] * config.chunk_size
 
     if bar is not None:
         waiting = set(todo)
-        bar.update(sum(_size(t) for t in tasks if t not in waiting))
+        bar.update(sum(size(t) for t in tasks if t not in waiting))
     t_loop = time.perf_counter()
-    for task, result in _run_tasks(ctx, todo, workers, scheduler, dask_workers):
-        _save_task(state, task, result)
+    for task, result in run_tasks(ctx, todo, backend):
+        state.save(task, result)
         merger.add(config.families[task[0]].name, result)
         if bar is not None:
-            bar.update(_size(task))
+            bar.update(size(task))
     if bar is not None:
         bar.close()
     loop_s = time.perf_counter() - t_loop
 
     order, front = rank_order(merger.pool, s.risk)
-    ranked = _frame({c: v[order] for c, v in merger.pool.items()})
-    ranked.insert(0, "front", front[order])
-    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+    ranked = pd.DataFrame({k: v[order] for k, v in merger.pool.items()}, columns=list(COLUMNS))
+    ranked.insert(0, "front", front[order].astype(np.int64))
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
     shortlist = ranked.head(s.shortlist_size)
     shortlisted = set(zip(shortlist["family"], shortlist["candidate_index"].astype(int)))
-    explore = _explore_list(merger.explore, shortlisted, s.explore_size)
+    explore = explore_list(merger.explore, shortlisted, s.explore_size)
     references = _references(ctx)
-    _write_parquet(run_dir / "ranked.parquet", ranked)
-    _write_csv(run_dir / "shortlist.csv", shortlist)
-    _write_csv(run_dir / "explore.csv", explore)
-    _write_parquet(run_dir / "references.parquet", references)
+    supply = _supply(shortlist, ctx, scenario)
+    folder.write_table("ranked", ranked)
+    folder.write_table("shortlist", shortlist)
+    folder.write_table("explore", explore)
+    folder.write_table("references", references)
+    folder.write_supply(supply)
 
-    counts = _counts(config, plans, merger, ranked)
-    manifest.update({
-        "counts": counts,
-        "models": models.cards,
-        "model_files": models.files,
-        "data": _data_hashes(),
-        "timings": {"total_s": time.perf_counter() - started, "loop_s": loop_s, "chunks": len(tasks),
-                    "chunks_resumed": resumed, "candidates_per_s": counts["enumerated"] / loop_s if loop_s > 0 else None,
-                    "workers": workers, "backend": "dask" if (scheduler or dask_workers) else "joblib"},
-        "warnings": _warnings(counts, s),
-        "outputs": {"ranked": "ranked.parquet", "shortlist": "shortlist.csv", "explore": "explore.csv",
-                    "references": "references.parquet", **({"candidates": "candidates/"} if s.write_all else {})},
-    })
+    counts = _counts(plans, merger, ranked)
+    outputs = {"ranked": "ranked.parquet", "shortlist": "shortlist.csv", "explore": "explore.csv",
+               "references": "references.parquet", "supply": "supply.json"}
+    if s.write_all:
+        outputs["candidates"] = "candidates/"
     if report:
-        _write_json(run_dir / "manifest.json", {**manifest, "status": "complete"})
-        try:
-            from magnetscreen.screening.report.render import write_report
-        except ImportError:  # pragma: no cover - report module not installed
-            pass
-        else:
-            write_report(run_dir)
-            manifest["outputs"]["report"] = "report.html"
-    manifest["status"] = "complete"
-    _write_json(run_dir / "manifest.json", manifest)
-    shutil.rmtree(run_dir / ".state", ignore_errors=True)
-    return ScreeningResult(run_dir, ranked, shortlist, explore, references, manifest)
+        outputs["report"] = "report.html"
+    timings = c.Timings(total_s=time.perf_counter() - started, loop_s=loop_s, chunks=len(tasks),
+                        chunks_resumed=resumed,
+                        candidates_per_s=counts.enumerated / loop_s if loop_s > 0 else None, backend=backend.kind,
+                        workers=backend.workers, threads_per_worker=backend.threads_per_worker)
+    final = manifest.finish("complete", counts=counts, timings=timings, warnings=_warnings(counts), outputs=outputs)
+    if report:
+        from magnetscreen.screening.report.render import write_report_of
 
+        run = c.RunData(folder.path, final, ranked, references, explore, supply)
+        write_report_of(run, folder.report_path)
+    folder.write_manifest(final)  # the last write: the run is complete only now
+    state.remove()
+    return ScreeningResult(folder.path, ranked, shortlist, explore, references, final, supply)
 
-def _read_manifest(run_dir: Path) -> dict | None:
-    path = run_dir / "manifest.json"
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise ConfigError(f"{path}: not valid JSON; is {run_dir} a magnetscreen run folder?") from None
-
-
-def _config_summary(config: RunConfig, as_of: dt.date, scenario) -> dict:
-    s = config.screen
-    return _jsonable({
-        "name": config.name, "source": config.source, "seed": config.seed, "chunk_size": config.chunk_size,
-        "workers": config.workers, "families": [f.name for f in config.families],
-        "operating_temperature_K": config.operating_temperature_K, "hree_set": config.hree_set,
-        "scenario": scenario.name, "as_of": as_of, "risk_threshold": s.risk_threshold,
-        "route": {"alpha": s.alpha, "n_eff": s.n_eff, "remanence_factor": s.remanence_factor,
-                  "kuzmin_s": s.kuzmin_s, "k1_exponent": s.k1_exponent},
-        "metric": s.metric, "risk_objective": s.risk, "pessimistic_k": s.pessimistic_k,
-        "h0_g_per_kg": s.h0_g_per_kg, "shortlist_size": s.shortlist_size, "keep": s.keep,
-        "explore_size": s.explore_size, "explore_k": s.explore_k,
-        "constraints": [{"name": r.name, "column": r.column, "op": r.op, "value": r.value} for r in s.requirements]
-        + ([{"name": f"grade {s.grade} at T_op", "column": "grade", "op": "meets", "value": s.grade}] if s.grade else [])
-        + ([{"name": "in_domain", "column": "in_domain", "op": "==", "value": True}] if s.require_in_domain else []),
-        "composition_constraints": [asdict(c) for c in config.constraints],
-    })
-
-
-def _counts(config: RunConfig, plans, merger: _Merger, ranked: pd.DataFrame) -> dict:
-    families = {}
-    by_family: dict[str, dict] = {}
-    removed: dict[str, int] = {}
-    for plan in plans:
-        c = merger.counts[plan.family.name]
-        families[plan.family.name] = {
-            "enumerated": plan.total, "composition_ok": c["composition_ok"], "passed": c["passed"],
-            "in_domain": c["in_domain"], "survivors": int((ranked["family"] == plan.family.name).sum()),
-        }
-        by_family[plan.family.name] = dict(sorted(c["removed_by"].items()))
-        removed["composition constraints"] = removed.get("composition constraints", 0) + plan.total - c["composition_ok"]
-        for name, n in c["removed_by"].items():
-            removed[name] = removed.get(name, 0) + n
-    enumerated = sum(f["enumerated"] for f in families.values())
-    scored = sum(f["composition_ok"] for f in families.values())
-    return {
-        "enumerated": enumerated, "scored": scored, "passed": sum(f["passed"] for f in families.values()),
-        "survivors": int(len(ranked)), "in_domain_share": (sum(f["in_domain"] for f in families.values()) / scored
-                                                           if scored else None),
-        "survivors_in_domain_share": float(ranked["in_domain"].mean()) if len(ranked) else None,
-        "families": families, "removed_by": dict(sorted(removed.items())), "removed_by_family": by_family,
-    }
-
-
-def _warnings(counts: dict, s) -> list[str]:
-    out = []
-    share = counts["in_domain_share"]
-    if share is not None and share < 0.5:
-        out.append(f"{(1 - share) * 100:.0f} % of the scored candidates lie outside the models' domain of "
-                   "applicability: their predictions are extrapolations.")
-    scored = counts["scored"]
-    if scored:
-        worst = max(((n, name) for name, n in counts["removed_by"].items() if name != "composition constraints"),
-                    default=None)
-        if worst and worst[0] > 0.5 * scored:
-            out.append(f"The requirement {worst[1]!r} removed {worst[0]} of {scored} scored candidates "
-                       f"({worst[0] / scored * 100:.0f} %).")
-    if counts["passed"] == 0:
-        out.append("No candidate met every requirement: the shortlist is empty.")
-    return out
-
-
-def _data_hashes() -> dict:
-    from magnetscreen.datasets.tables import load_curie, load_intrinsic
-
-    out = {}
-    for name, frame in (("intrinsic", load_intrinsic()), ("curie", load_curie())):
-        text = frame.to_csv(index=False)
-        out[name] = {"rows": int(len(frame)), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
-    return out
-
-
-def _references(ctx: Context) -> pd.DataFrame:
-    from magnetscreen.descriptors.encoding import encode
-
-    batch = encode(list(REFERENCE_MAGNETS.values()))
-    cols = score_batch(ctx, batch)
-    cols["family"] = np.full(len(batch), "reference")
-    cols["candidate_index"] = np.arange(len(batch))
-    cols["formula"] = batch.names()
-    frame = _frame(cols).drop(columns=["candidate_index"])
-    frame.insert(0, "label", list(REFERENCE_MAGNETS))
-    return frame
-
-
-def _write_json(path: Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=False, default=_nan_safe) + "\n",
-                       encoding="utf-8")
-
-
-def _nan_safe(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    with atomic_path(path) as tmp:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-
-
-def _write_csv(path: Path, frame: pd.DataFrame) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.10g")

@@ -4,12 +4,17 @@ loops are over requirements and columns, never over candidates.
 
 A :class:`Context` is everything a worker needs to score any chunk of a run. It is small and picklable
 (the models are loaded, once per process, from their folder), so it travels to joblib and Dask workers.
+
+Every stage runs under ``timer(stage)``, a context-manager factory (default: no timing). This is the hook
+through which ``magnetscreen bench`` times the real pipeline; the stages are :data:`STAGES`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,24 +26,30 @@ from magnetscreen.descriptors.enumeration import EnumerationPlan, plan_enumerati
 from magnetscreen.descriptors.featurize import featurize
 from magnetscreen.descriptors.hree import hree_intensity
 from magnetscreen.models.physics import GRADES, ProcessingRoute
-from magnetscreen.models.predictions import Conditions, score
+from magnetscreen.models.predictions import Conditions, derive
 from magnetscreen.models.risk import composition_risk_arrays
 from magnetscreen.models.surrogates import SurrogateSet, load_surrogates
+from magnetscreen.screening.engine.contract import SCORED_COLUMNS, column_names
 from magnetscreen.screening.engine.ranking import prune
 from magnetscreen.screening.engine.settings import ScreenSettings
 
-__all__ = ["Context", "score_batch", "score_chunk", "COLUMNS", "STRING_COLUMNS"]
+__all__ = ["Context", "ChunkResult", "Timer", "STAGES", "COLUMNS", "score_batch", "score_chunk", "requirement_masks",
+           "explore_order", "take", "empty_columns", "element_names"]
 
-#: Columns of a scored candidate, in the order of ranked.parquet (after ``rank`` and ``front``).
-COLUMNS = ("family", "candidate_index", "formula", "Js_T", "Js_T_sigma", "K1_MJm3", "K1_MJm3_sigma", "Tc_K",
-           "Tc_K_sigma", "in_domain", "Js_op_T", "Js_op_T_sigma", "K1_op_MJm3", "muHA_T", "muHA_T_sigma", "kappa",
-           "kappa_sigma", "muHc_T", "muHc_T_sigma", "Br_T", "BHmax_kJm3", "BHmax_kJm3_sigma", "BHmax_branch",
-           "BHmax_bound_kJm3", "grade", "hree_g_per_kg", "performance", "performance_sigma", "perf_per_hree",
-           "upside", "risk_weighted", "risk_weighted_driver", "risk_weakest", "risk_weakest_driver")
-STRING_COLUMNS = ("family", "formula", "BHmax_branch", "grade", "risk_weighted_driver", "risk_weakest_driver")
+#: Columns of a scored candidate (the run contract's scored columns).
+COLUMNS = column_names(SCORED_COLUMNS)
+#: Stages of the pipeline, in order, as the timer hook names them.
+STAGES = ("enumerate_encode", "featurize", "predict", "physics", "risk", "rank")
+
+#: ``timer(stage)`` returns a context manager that times the block.
+Timer = Callable[[str], AbstractContextManager]
 
 _MODELS: dict[str, SurrogateSet] = {}
 _PLANS: dict[tuple, EnumerationPlan] = {}
+
+
+def _no_timer(stage: str) -> AbstractContextManager:
+    return nullcontext()
 
 
 @dataclass(frozen=True)
@@ -77,29 +88,61 @@ class Context:
         return _PLANS[key]
 
 
-def _symbols(z: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class ChunkResult:
+    """What one chunk leaves for the merge: survivors and explore candidates (column dicts), and counts.
+
+    ``counts``: ``composition_ok`` (candidates scored), ``passed`` (met every requirement), ``in_domain``
+    and ``removed_by`` (candidates failing each requirement).
+    """
+
+    survivors: dict[str, np.ndarray]
+    explore: dict[str, np.ndarray]
+    counts: dict = field(default_factory=dict)
+
+
+def element_names(z: np.ndarray) -> np.ndarray:
+    """Element symbols of atomic numbers (0 gives the empty string)."""
     table = np.array(("",) + tuple(element_symbols()[1:]), dtype=object)
     return table[z].astype(str)
 
 
-def score_batch(ctx: Context, batch: CompositionBatch) -> dict[str, np.ndarray]:
-    """Every column of :data:`COLUMNS` except family, candidate_index and formula, for a batch."""
-    descriptors, _ = featurize(batch)
-    out = score(batch, ctx.models(), ctx.conditions, descriptors)
-    cols: dict[str, np.ndarray] = {c: out[c] for c in COLUMNS if c in out}
-    cols["muHc_room_T"] = out["muHc_room_T"]
-    cols["hree_g_per_kg"] = hree_intensity(batch, ctx.hree_set)
-    risk = composition_risk_arrays(batch, ctx.element_risk, ctx.settings.risk_threshold)
-    cols["risk_weighted"] = risk["risk_mass_weighted"]
-    cols["risk_weighted_driver"] = _symbols(risk["driver_mass_weighted_Z"])
-    cols["risk_weakest"] = risk["risk_weakest_link"]
-    cols["risk_weakest_driver"] = _symbols(risk["driver_weakest_link_Z"])
-    s = ctx.settings
-    metric, sigma = out[s.metric], out[f"{s.metric}_sigma"]
-    cols["performance"] = metric - s.pessimistic_k * sigma
-    cols["performance_sigma"] = sigma
-    cols["perf_per_hree"] = cols["performance"] / (cols["hree_g_per_kg"] + s.h0_g_per_kg)
-    cols["upside"] = metric + s.explore_k * sigma
+def take(cols: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
+    """The scored columns of ``rows``."""
+    return {c: cols[c][rows] for c in COLUMNS}
+
+
+def empty_columns() -> dict[str, np.ndarray]:
+    """Scored columns with no row, each of its contract dtype."""
+    dtypes = {"float64": np.float64, "int64": np.int64, "bool": bool, "str": str}
+    return {c.name: np.zeros(0, dtype=dtypes[c.dtype]) for c in SCORED_COLUMNS}
+
+
+def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer) -> dict[str, np.ndarray]:
+    """Every column of :data:`COLUMNS` except family, candidate_index and formula, for a batch, plus
+    ``muHc_room_T`` (for the grade requirement)."""
+    with timer("featurize"):
+        descriptors, _ = featurize(batch)
+    with timer("predict"):
+        pred = ctx.models().predict_descriptors(descriptors, batch)
+    del descriptors
+    with timer("physics"):
+        out = derive(pred, ctx.conditions)
+        cols: dict[str, np.ndarray] = {c: out[c] for c in COLUMNS if c in out}
+        cols["muHc_room_T"] = out["muHc_room_T"]
+        s = ctx.settings
+        metric, sigma = out[s.metric], out[f"{s.metric}_sigma"]
+        cols["performance"] = metric - s.pessimistic_k * sigma
+        cols["performance_sigma"] = sigma
+        cols["upside"] = metric + s.explore_k * sigma
+    with timer("risk"):
+        cols["hree_g_per_kg"] = hree_intensity(batch, ctx.hree_set)
+        cols["perf_per_hree"] = cols["performance"] / (cols["hree_g_per_kg"] + s.h0_g_per_kg)
+        risk = composition_risk_arrays(batch, ctx.element_risk, s.risk_threshold)
+        cols["risk_weighted"] = risk["risk_mass_weighted"]
+        cols["risk_weighted_driver"] = element_names(risk["driver_mass_weighted_Z"])
+        cols["risk_weakest"] = risk["risk_weakest_link"]
+        cols["risk_weakest_driver"] = element_names(risk["driver_weakest_link_Z"])
     return cols
 
 
@@ -126,46 +169,40 @@ def requirement_masks(ctx: Context, cols: dict[str, np.ndarray], k: float) -> di
     return masks
 
 
-def _take(cols: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
-    return {c: cols[c][rows] for c in COLUMNS}
-
-
-def score_chunk(ctx: Context, family_index: int, chunk_index: int) -> dict:
+def score_chunk(ctx: Context, family_index: int, chunk_index: int, timer: Timer = _no_timer,
+                limit: int | None = None) -> ChunkResult:
     """Score one chunk and keep what can still reach the shortlist and the explore list.
 
-    Returns
-    -------
-    dict with ``survivors`` and ``explore`` (column dicts), and ``counts``: ``composition_ok``,
-    ``passed``, ``in_domain`` and ``removed_by`` (candidates failing each requirement).
+    ``limit`` scores only the chunk's first ``limit`` candidates (benchmarks on a part of a plan).
     """
     plan = ctx.plan(family_index)
-    chunk = plan.chunk(chunk_index)
-    n = len(chunk)
+    with timer("enumerate_encode"):
+        chunk = plan.chunk(chunk_index)
+        batch, candidate_index = chunk.batch, chunk.candidate_index
+        if limit is not None and limit < len(chunk):
+            batch, candidate_index = batch.take(slice(0, limit)), candidate_index[:limit]
+    n = len(batch)
     s = ctx.settings
-    cols = score_batch(ctx, chunk.batch)
-    cols["family"] = np.full(n, plan.family.name, dtype=f"<U{max(1, len(plan.family.name))}")
-    cols["candidate_index"] = chunk.candidate_index
-    cols["formula"] = chunk.batch.names()
-    masks = requirement_masks(ctx, cols, s.pessimistic_k)
-    passed = np.ones(n, dtype=bool)
-    for m in masks.values():
-        passed &= m
-    if ctx.all_dir is not None:
-        _write_all(ctx, cols, passed, family_index, chunk_index)
-    rows = np.where(passed)[0]
-    kept = _take(cols, rows)
-    kept = _take(kept, np.where(prune(kept, s.keep, s.risk))[0])
-    explore = _explore_candidates(ctx, cols, passed)
-    return {
-        "survivors": kept,
-        "explore": explore,
-        "counts": {
-            "composition_ok": n,
-            "passed": int(passed.sum()),
-            "in_domain": int(cols["in_domain"].sum()),
-            "removed_by": {name: int(n - m.sum()) for name, m in masks.items()},
-        },
-    }
+    cols = score_batch(ctx, batch, timer)
+    with timer("rank"):
+        cols["family"] = np.full(n, plan.family.name, dtype=f"<U{max(1, len(plan.family.name))}")
+        cols["candidate_index"] = np.asarray(candidate_index, dtype=np.int64)
+        cols["formula"] = batch.names()
+        masks = requirement_masks(ctx, cols, s.pessimistic_k)
+        passed = np.ones(n, dtype=bool)
+        for m in masks.values():
+            passed &= m
+        if ctx.all_dir is not None:
+            _write_all(ctx, cols, passed, family_index, chunk_index)
+        kept = take(cols, np.where(passed)[0])
+        kept = take(kept, np.where(prune(kept, s.keep, s.risk))[0])
+        explore = _explore_candidates(ctx, cols, passed)
+    return ChunkResult(kept, explore, {
+        "composition_ok": n,
+        "passed": int(passed.sum()),
+        "in_domain": int(cols["in_domain"].sum()),
+        "removed_by": {name: int(n - m.sum()) for name, m in masks.items()},
+    })
 
 
 def explore_order(cols: dict[str, np.ndarray]) -> np.ndarray:
@@ -179,15 +216,15 @@ def _explore_candidates(ctx: Context, cols: dict[str, np.ndarray], passed: np.nd
     :func:`explore_order`. Enough are kept to fill the explore list after shortlisted ones are removed."""
     s = ctx.settings
     if s.explore_size == 0:
-        return _take(cols, np.zeros(0, dtype=np.int64))
+        return take(cols, np.zeros(0, dtype=np.int64))
     optimistic = np.ones(len(passed), dtype=bool)
-    for name, m in requirement_masks(ctx, cols, -s.explore_k).items():
+    for m in requirement_masks(ctx, cols, -s.explore_k).values():
         optimistic &= m
     sigma_ok = np.isfinite(cols["upside"]) & (cols["performance_sigma"] > 0)
     rows = np.where(optimistic & sigma_ok)[0]
-    sub = _take(cols, rows)
+    sub = take(cols, rows)
     order = explore_order(sub)[: s.explore_size + s.shortlist_size]
-    return _take(sub, order)
+    return take(sub, order)
 
 
 def _write_all(ctx: Context, cols: dict[str, np.ndarray], passed: np.ndarray, family_index: int,
@@ -197,6 +234,7 @@ def _write_all(ctx: Context, cols: dict[str, np.ndarray], passed: np.ndarray, fa
 
     from magnetscreen.screening.engine.outputs import atomic_path
 
+    assert ctx.all_dir is not None
     table = pa.table({**{c: cols[c] for c in COLUMNS}, "passed": passed})
     path = Path(ctx.all_dir) / f"part-f{family_index:03d}-c{chunk_index:06d}.parquet"
     with atomic_path(path) as tmp:

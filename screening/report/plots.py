@@ -22,7 +22,7 @@ import pandas as pd
 
 from magnetscreen.screening.report.format import metric_label, unit_of
 
-__all__ = ["plotly_js", "plotly_version", "pareto_figure", "risk_contributions", "risk_breakdown_figure",
+__all__ = ["plotly_js", "plotly_version", "pareto_figure", "risk_breakdown_figure",
            "family_figure", "MAX_POINTS"]
 
 #: Most candidates drawn in the Pareto plot (the best-ranked ones); the caption says when it is capped.
@@ -149,28 +149,6 @@ def pareto_figure(ranked: pd.DataFrame, references: pd.DataFrame | None, metric:
     fig.update_yaxes(title_text=f"{metric_label(metric)}{' (' + unit + ')' if unit else ''}{basis}",
                      rangemode="tozero")
     return _html(fig, "plot-pareto")
-
-
-def risk_contributions(formulas: list[str], element_table: pd.DataFrame) -> list[dict[str, float]]:
-    """Per formula, each element's share ``m_j R_j / sum m_j`` of the mass-weighted risk.
-
-    The sums run over the elements with a risk (as the composition score does), so the contributions of a
-    formula add up to its mass-weighted risk computed from ``element_table`` (from
-    :func:`magnetscreen.models.risk.element_risk`).
-    """
-    from magnetscreen.datasets.elements import element_symbols
-    from magnetscreen.descriptors import encode
-
-    risk = dict(zip(element_table["element"], element_table["risk"].astype(float)))
-    symbols = element_symbols()
-    batch = encode(list(formulas))
-    out = []
-    for zs, masses in zip(batch.elements, batch.mass_fractions):
-        present = [(symbols[z], float(m)) for z, m in zip(zs, masses) if z > 0]
-        covered = [(s, m) for s, m in present if math.isfinite(risk.get(s, math.nan))]
-        total = sum(m for _, m in covered)
-        out.append({s: m * risk[s] / total for s, m in covered} if total > 0 else {})
-    return out
 
 
 def risk_breakdown_figure(rows: pd.DataFrame, contributions: list[dict[str, float]]) -> str:

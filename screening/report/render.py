@@ -17,13 +17,12 @@ PosixPath('magnetscreen-run/report.html')
 
 from __future__ import annotations
 
-import math
-from importlib import metadata, resources
 from pathlib import Path
 
 import pandas as pd
 
-from magnetscreen.datasets.errors import MagnetscreenError
+from magnetscreen.datasets.provenance import package_version
+from magnetscreen.screening.engine.contract import RANKED_COLUMNS, RunData, RunError, column_names, load_run
 from magnetscreen.screening.engine.outputs import atomic_path
 from magnetscreen.screening.report.appendix import (
     TOP_DISCLOSED,
@@ -31,7 +30,6 @@ from magnetscreen.screening.report.appendix import (
     model_cards_section,
     provenance_section,
 )
-from magnetscreen.screening.report.data import RANKED_COLUMNS, ReportError, RunData, load_run
 from magnetscreen.screening.report.format import esc
 from magnetscreen.screening.report.sections import (
     Notice,
@@ -42,22 +40,19 @@ from magnetscreen.screening.report.sections import (
     warnings_section,
 )
 
-__all__ = ["write_report", "render_report", "ReportError", "DEFAULT_TOP_N"]
+__all__ = ["write_report", "write_report_of", "render_report", "ReportError", "DEFAULT_TOP_N"]
 
 #: Rows of the shortlist table by default.
 DEFAULT_TOP_N = 50
-#: Largest difference tolerated between the recomputed risk breakdown and the run's mass-weighted risk.
-_RISK_TOLERANCE = 1e-6
 
 
-def _version() -> str:
-    try:
-        return metadata.version("magnetscreen")
-    except metadata.PackageNotFoundError:  # source tree not installed
-        return "unknown"
+class ReportError(RunError):
+    """A run folder that cannot be reported (a missing or malformed file) or a bad report option."""
 
 
 def _asset(name: str) -> str:
+    from importlib import resources
+
     return (resources.files("magnetscreen.screening.report") / "assets" / name).read_text(encoding="utf-8")
 
 
@@ -66,52 +61,34 @@ def _script(text: str) -> str:
 
 
 def _supply(run: RunData, top: pd.DataFrame) -> tuple[list | None, list | None, str, list[Notice]]:
-    """Disclosures and risk contributions of the top rows, with notices; an error message instead if impossible."""
-    from magnetscreen.models.disclosure import disclose
-    from magnetscreen.models.risk import element_risk, parse_as_of, resolve_inputs
-    from magnetscreen.screening.report.plots import risk_contributions
-
-    config = run.config
-    try:
-        date = parse_as_of(config.get("as_of"))
-        inputs = resolve_inputs(config.get("scenario"))
-        formulas = top["formula"].tolist()
-        records = disclose(formulas, as_of=date, scenario=inputs)
-        contributions = risk_contributions(formulas, element_risk(date, inputs))
-    except MagnetscreenError as exc:
-        message = f"as of {config.get('as_of')!r}, scenario {config.get('scenario')!r}: {exc}"
+    """The saved disclosures and risk breakdown of the top rows, with notices (nothing is recomputed)."""
+    supply = run.supply
+    if supply is None:
+        message = "the run has not written supply.json yet"
         return None, None, message, [Notice("warning", f"<b>Disclosures and risk breakdown unavailable</b> ({esc(message)}).")]
+    by_rank = {b.rank: b for b in supply.breakdown}
+    contributions = [by_rank[int(r)].contributions if int(r) in by_rank else {} for r in top["rank"]]
+    records = supply.disclosures[: len(top)]
     notices = []
-    if config.get("as_of") is None:
-        notices.append(Notice("warning", f"<b>No as-of date recorded:</b> disclosures use today, {date.isoformat()}."))
-    gaps = [(r["canonical_formula"], r["supply_risk"]["covered_mass_fraction"]) for r in records
-            if r["supply_risk"]["covered_mass_fraction"] < 1.0]
+    gaps = [(b.formula, b.covered_mass_fraction) for b in supply.breakdown[: len(top)] if b.covered_mass_fraction < 1.0]
     if gaps:
         notices.append(Notice("warning", "<b>Supply data missing</b> for part of the mass of: " + ", ".join(
             f"{esc(f)} (covered {100 * c:.1f} %)" for f, c in gaps) + "; the risk scores cover only that mass."))
-    worst = max((abs(sum(c.values()) - r) for c, r in zip(contributions, top["risk_weighted"]) if math.isfinite(r)),
-                default=0.0)
-    if worst > _RISK_TOLERANCE:
-        notices.append(Notice("warning", f"<b>Risk breakdown differs from the run's scores</b> by up to {worst:.3f}: "
-                              "it is recomputed from the shipped supply data with the default weights; the run may "
-                              "have used other weights or data."))
     return records, contributions, "", notices
 
 
 def _plots(run: RunData, top_n: int, top: pd.DataFrame, contributions: list | None) -> str:
     from magnetscreen.screening.report import plots as plots
 
-    config = run.config
+    config = run.manifest.config
     ranked = run.ranked if run.ranked is not None else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in RANKED_COLUMNS})
+        {c: pd.Series(dtype=object) for c in column_names(RANKED_COLUMNS)})
     parts = ['<section id="plots"><h2>Plots</h2>']
     if len(ranked) or (run.references is not None and len(run.references)):
         capped = (f" (the best {plots.MAX_POINTS:,} of {len(ranked):,} by rank)" if len(ranked) > plots.MAX_POINTS else "")
-        temperature = config.get("operating_temperature_K")
-        temperature = float(temperature) if isinstance(temperature, (int, float)) else float("nan")
         parts.append('<div class="plot">' + plots.pareto_figure(
-            ranked, run.references, str(config.get("metric", "performance")), temperature,
-            float(config.get("pessimistic_k") or 0.0)) + f'<p class="note">Each dot is a survivor{capped}; colour is '
+            ranked, run.references, config.metric, config.operating_temperature_K,
+            config.pessimistic_k) + f'<p class="note">Each dot is a survivor{capped}; colour is '
             "the mass-weighted supply risk; large outlined dots are on Pareto front 1 (not dominated in performance, "
             "HREE intensity and supply risk together); open circles are extrapolating. Stars are the reference "
             "magnets. The dotted step line is the best performance available at or below each HREE intensity.</p></div>")
@@ -120,7 +97,8 @@ def _plots(run: RunData, top_n: int, top: pd.DataFrame, contributions: list | No
                      + f'<p class="note">Top {len(top)} candidates: each bar is the mass-weighted supply risk split '
                      "into element contributions (mass fraction \u00d7 element risk, over the mass with supply data); "
                      "the diamond is the weakest-link score (the riskiest element above the mass threshold).</p></div>")
-    families = run.counts["families"]
+    counts = run.manifest.counts
+    families = {} if counts is None else {name: vars(f) for name, f in counts.families.items()}
     shortlisted = ranked.head(top_n)["family"].value_counts().to_dict() if len(ranked) else {}
     if families or shortlisted:
         parts.append('<div class="plot">' + plots.family_figure(families, shortlisted) + '<p class="note">Log scale; '
@@ -136,30 +114,30 @@ def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
 
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ReportError(f"top_n: expected an integer >= 1, got {top_n!r}")
-    config = run.config
+    config = run.manifest.config
     top = run.ranked.head(TOP_DISCLOSED) if run.ranked is not None else None
     records = contributions = None
     error, extra = "", []
     if top is not None and len(top):
         records, contributions, error, extra = _supply(run, top)
     notices = collect_warnings(run, top_n, extra)
-    name = esc(config.get("name", run.path.name))
+    name = esc(config.name)
     banner = ""
     if not run.complete:
-        banner = (f'<div class="banner" role="alert">Incomplete run (status {esc(run.status)}): this report shows '
+        banner = (f'<div class="banner" role="alert">Incomplete run (status {esc(run.manifest.status)}): this report shows '
                   "partial results only.</div>")
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("warnings", "Warnings"), ("summary", "Summary"), ("shortlist", "Shortlist"), ("references", "References"),
         ("plots", "Plots"), ("disclosures", "Disclosures"), ("models", "Model cards"), ("provenance", "Provenance")))
-    created = esc(run.manifest.get("created", "date not recorded"))
+    created = esc(run.manifest.created)
     body = "".join([
         warnings_section(notices),
         summary_section(run, top_n),
         shortlist_section(run, top_n),
         references_section(run),
         _plots(run, top_n, top if top is not None else pd.DataFrame(), contributions),
-        disclosure_section(top, records, error, str(config.get("as_of") or ""), str(config.get("scenario") or "")),
-        model_cards_section(run.models),
+        disclosure_section(top, records, error, config.as_of, config.scenario),
+        model_cards_section(run.manifest.models),
         provenance_section(),
     ])
     return (
@@ -170,22 +148,30 @@ def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
         f"<style>{_asset('report.css')}</style>"
         f"{_script(plotly_js())}</head><body>"
         f'<header class="top"><h1>magnetscreen screening report: {name}</h1><div class="meta">run {created} \u00b7 '
-        f"status {esc(run.status)} \u00b7 magnetscreen {esc(run.manifest.get('magnetscreen_version', 'unknown'))}"
+        f"status {esc(run.manifest.status)} \u00b7 magnetscreen {esc(run.manifest.magnetscreen_version)}"
         f"</div></header>{banner}<nav class=\"toc\">{nav}</nav><main>{body}</main>"
-        f"<footer>Written by magnetscreen {esc(_version())} with plotly {esc(plotly_version())} (plotly.js embedded). "
+        f"<footer>Written by magnetscreen {esc(package_version())} with plotly {esc(plotly_version())} (plotly.js embedded). "
         "Self-contained: no script, style or font is loaded from elsewhere. Sections and number formats: "
         f"docs/report.md.</footer>{_script(_asset('report.js'))}</body></html>\n"
     )
 
 
+def write_report_of(run: RunData, out: str | Path, top_n: int = DEFAULT_TOP_N) -> Path:
+    """Write the report of run data already in memory (the engine calls this before marking a run complete)."""
+    html = render_report(run, top_n)
+    path = Path(out)
+    with atomic_path(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return path
+
+
 def write_report(run_dir: str | Path, top_n: int = DEFAULT_TOP_N, out: str | Path | None = None) -> Path:
-    """Write the HTML report of a run directory.
+    """Write the HTML report of a run folder.
 
     Parameters
     ----------
     run_dir : str or Path
-        Folder written by ``magnetscreen screen`` (``manifest.json``, ``ranked.parquet``,
-        ``references.parquet``).
+        Folder written by ``magnetscreen screen``.
     top_n : int, default=50
         Rows of the shortlist table.
     out : str or Path, optional
@@ -199,11 +185,10 @@ def write_report(run_dir: str | Path, top_n: int = DEFAULT_TOP_N, out: str | Pat
     Raises
     ------
     ReportError
-        A missing or malformed run-directory file (named with the problem), or a bad ``top_n``.
+        A missing or malformed run-folder file (named with the problem), or a bad ``top_n``.
     """
-    run = load_run(run_dir)
-    html = render_report(run, top_n)
-    path = Path(out) if out is not None else run.path / "report.html"
-    with atomic_path(path) as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    return path
+    try:
+        run = load_run(run_dir)
+    except RunError as exc:
+        raise ReportError(str(exc)) from None
+    return write_report_of(run, Path(out) if out is not None else run.path / "report.html", top_n)

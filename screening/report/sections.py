@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from magnetscreen.screening.report.data import RunData
+from magnetscreen.screening.engine.contract import Counts, RunData
 from magnetscreen.screening.report.format import (
     cell_span,
     data_value,
@@ -89,10 +89,17 @@ def _int(x) -> str:
     return "not recorded" if x is None else f"{int(x):,}"
 
 
+def _counts(run: RunData) -> Counts | None:
+    return run.manifest.counts
+
+
 def removals(run: RunData) -> list[tuple[str, int, float | None]]:
     """Constraints by candidates removed, most first: (name, removed, share of enumerated or None)."""
-    enumerated = run.counts.get("enumerated")
-    rows = [(name, int(n), (n / enumerated) if enumerated else None) for name, n in run.counts["removed_by"].items()]
+    counts = _counts(run)
+    if counts is None:
+        return []
+    enumerated = counts.enumerated
+    rows = [(name, int(n), (n / enumerated) if enumerated else None) for name, n in counts.removed_by.items()]
     return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
@@ -107,17 +114,17 @@ def collect_warnings(run: RunData, top_n: int, extra: list[Notice] = ()) -> list
     """Incomplete run, no survivors, extrapolation, constraints that removed most, missing data, run warnings."""
     notices = []
     if not run.complete:
-        notices.append(Notice("critical", f"<b>This run is incomplete</b> (status <code>{esc(run.status)}</code>): "
+        notices.append(Notice("critical", f"<b>This run is incomplete</b> (status <code>{esc(run.manifest.status)}</code>): "
                               "counts, plots and the shortlist describe only what was written so far and are not "
                               "a screening result." + "".join(f" {esc(n)}." for n in run.notes)))
     ranked = run.ranked
-    counts = run.counts
+    counts = _counts(run)
     if ranked is not None and not len(ranked):
         why = _removal_text(run)
-        notices.append(Notice("critical", f"<b>No candidate passed.</b> {_int(counts.get('enumerated'))} candidates "
+        notices.append(Notice("critical", f"<b>No candidate passed.</b> {_int(counts.enumerated if counts else None)} candidates "
                               f"were enumerated and none survived the constraints"
                               + (f": {why}." if why else " (the run recorded no per-constraint counts).")))
-    share = counts.get("in_domain_share")
+    share = counts.survivors_in_domain_share if counts else None
     if ranked is not None and len(ranked):
         shown = ranked.head(top_n)
         outside = int((~shown["in_domain"]).sum())
@@ -145,18 +152,20 @@ def collect_warnings(run: RunData, top_n: int, extra: list[Notice] = ()) -> list
             notices.append(Notice("warning", "<b>Supply risk without a driving element</b> in some rows ("
                                   + ", ".join(f"<code>{c}</code>" for c in empty) + "): no supply data for them."))
     for target in ("Js_T", "K1_MJm3", "Tc_K"):
-        if target not in run.models:
+        if target not in run.manifest.models:
             notices.append(Notice("warning", f"<b>No model card</b> recorded for <code>{target}</code>."))
     if run.references is not None:
         missing = [label for label in EXPECTED_REFERENCES if label not in set(run.references["label"])]
         if missing:
             notices.append(Notice("warning", "<b>Reference magnets not scored:</b> " + ", ".join(map(esc, missing)) + "."))
-    survivors = counts.get("survivors")
+    survivors = counts.survivors if counts else None
     if ranked is not None and survivors is not None and survivors != len(ranked) and run.complete:
         notices.append(Notice("warning", f"<b>Counts disagree:</b> the manifest records {survivors:,} survivors, "
                               f"ranked.parquet holds {len(ranked):,} rows."))
     notices.extend(extra)
-    notices.extend(Notice("warning", f"<b>Run:</b> {esc(w)}") for w in run.manifest["warnings"])
+    notices.extend(Notice("warning", f"<b>Run:</b> {esc(w)}") for w in run.manifest.warnings)
+    if run.manifest.error:
+        notices.append(Notice("critical", f"<b>The run failed:</b> {esc(run.manifest.error)}"))
     return notices
 
 
@@ -182,10 +191,9 @@ def headline(run: RunData) -> str:
     ranked = run.ranked
     if ranked is None or not len(ranked):
         return ""
-    metric = str(run.config.get("metric", "performance"))
+    metric = run.manifest.config.metric
     unit = unit_of(metric)
-    temperature = run.config.get("operating_temperature_K")
-    at = f" at {temperature:.0f} K" if isinstance(temperature, (int, float)) else ""
+    at = f" at {run.manifest.config.operating_temperature_K:.0f} K"
 
     def describe(row) -> str:
         return (f"{esc(metric_label(metric))}{at} {esc(format_value('performance', row['performance']))} {esc(unit)}, "
@@ -207,45 +215,42 @@ def _dl(items: list[tuple[str, str]]) -> str:
     return '<dl class="kv">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
-def _get(mapping: dict, key: str) -> str:
-    return render_value(mapping.get(key))
-
-
 def summary_section(run: RunData, top_n: int) -> str:
     from magnetscreen.datasets.errors import MagnetscreenError
     from magnetscreen.datasets.hree import hree_set
 
-    config, counts, manifest = run.config, run.counts, run.manifest
-    temperature = config.get("operating_temperature_K")
-    t_text = (f"{temperature:.2f} K ({temperature - 273.15:.0f} \u00b0C)" if isinstance(temperature, (int, float))
-              else render_value(temperature))
-    hree_name = config.get("hree_set")
+    config, counts, manifest = run.manifest.config, _counts(run), run.manifest
+    temperature = config.operating_temperature_K
+    t_text = f"{temperature:.2f} K ({temperature - 273.15:.0f} \u00b0C)"
     try:
-        members = ", ".join(hree_set(str(hree_name)).elements) if hree_name is not None else ""
+        members = ", ".join(hree_set(config.hree_set).elements)
     except MagnetscreenError:
         members = "not a shipped set"
-    k = config.get("pessimistic_k")
-    basis = "not recorded" if k is None else ("means" if k == 0 else f"pessimistic bound mean \u2212 {k:g}\u00b7\u03c3")
-    route = config["route"]
-    run_box = _dl([("name", _get(config, "name")), ("config", _get(config, "source")),
-                   ("status", f'<span class="status {esc(run.status)}">{esc(run.status)}</span>'),
-                   ("created", _get(manifest, "created")), ("seed", _get(config, "seed")),
-                   ("chunk size", _get(config, "chunk_size")), ("workers", _get(config, "workers")),
-                   ("magnetscreen", _get(manifest, "magnetscreen_version"))])
+    k = config.pessimistic_k
+    basis = "means" if k == 0 else f"pessimistic bound mean \u2212 {k:g}\u00b7\u03c3"
+    route = config.route
+    timings = manifest.timings
+    workers = "not recorded" if timings is None else f"{timings.workers} ({timings.backend})"
+    run_box = _dl([("name", esc(config.name)), ("config", esc(config.source)),
+                   ("status", f'<span class="status {esc(manifest.status)}">{esc(manifest.status)}</span>'),
+                   ("created", esc(manifest.created)), ("seed", render_value(config.seed)),
+                   ("chunk size", render_value(config.chunk_size)), ("workers", esc(workers)),
+                   ("magnetscreen", esc(manifest.magnetscreen_version))])
     conditions = _dl([("operating temperature", t_text),
-                      ("HREE set", f"{render_value(hree_name)}" + (f" ({esc(members)})" if members else "")),
-                      ("supply scenario", _get(config, "scenario")), ("as of", _get(config, "as_of")),
-                      ("ranking metric", _get(config, "metric")), ("ranked on", esc(basis)),
-                      ("h<sub>0</sub> floor", render_value(config.get("h0_g_per_kg")) + " g/kg"),
-                      ("shortlist size", _get(config, "shortlist_size"))])
-    route_box = _dl([("\u03b1 (Kronm\u00fcller)", _get(route, "alpha")), ("N<sub>eff</sub>", _get(route, "n_eff")),
-                     ("remanence factor f", _get(route, "remanence_factor"))] +
-                    [(esc(k), render_value(v)) for k, v in route.items() if k not in ("alpha", "n_eff", "remanence_factor")])
-    share = counts.get("in_domain_share")
-    count_box = _dl([("enumerated", _int(counts.get("enumerated"))), ("passed the constraints", _int(counts.get("passed"))),
-                     ("survivors (ranked)", _int(counts.get("survivors"))),
+                      ("HREE set", f"{esc(config.hree_set)}" + (f" ({esc(members)})" if members else "")),
+                      ("supply scenario", esc(config.scenario)), ("as of", esc(config.as_of)),
+                      ("ranking metric", esc(config.metric)), ("ranked on", esc(basis)),
+                      ("h<sub>0</sub> floor", render_value(config.h0_g_per_kg) + " g/kg"),
+                      ("shortlist size", render_value(config.shortlist_size))])
+    route_box = _dl([("\u03b1 (Kronm\u00fcller)", render_value(route.alpha)), ("N<sub>eff</sub>", render_value(route.n_eff)),
+                     ("remanence factor f", render_value(route.remanence_factor)),
+                     ("kuzmin_s", render_value(route.kuzmin_s)), ("k1_exponent", render_value(route.k1_exponent))])
+    share = counts.in_domain_share if counts else None
+    count_box = _dl([("enumerated", _int(counts.enumerated if counts else None)),
+                     ("passed the constraints", _int(counts.passed if counts else None)),
+                     ("survivors (ranked)", _int(counts.survivors if counts else None)),
                      ("in-domain share", "not recorded" if share is None else _pct(share)),
-                     ("families", esc(", ".join(map(str, config["families"]))) or "not recorded")])
+                     ("families", esc(", ".join(config.families)) or "not recorded")])
     boxes = "".join(f'<div class="box"><h3>{t}</h3>{b}</div>' for t, b in (
         ("Run", run_box), ("Conditions", conditions), ("Processing route", route_box), ("Counts", count_box)))
     route_note = ('<p class="note">Extrinsic properties follow the processing route: \u03bc<sub>0</sub>H<sub>c</sub> = '
@@ -258,8 +263,8 @@ def summary_section(run: RunData, top_n: int) -> str:
 def _constraints_table(run: RunData) -> str:
     removed = dict((name, (n, s)) for name, n, s in removals(run))
     rows = []
-    for c in run.config["constraints"]:
-        name = str(c.get("name", f"{c.get('column')} {c.get('op')} {c.get('value')}"))
+    for c in run.manifest.config.constraints:
+        name = c.name
         n, s = removed.pop(name, (None, None))
         rows.append((name, n, s))
     rows += [(name, n, s) for name, (n, s) in removed.items()]
@@ -274,9 +279,11 @@ def _constraints_table(run: RunData) -> str:
 
 
 def _families_table(run: RunData, top_n: int) -> str:
-    families = run.counts["families"]
+    counts = _counts(run)
+    families = {} if counts is None else {name: vars(f) for name, f in counts.families.items()}
     shortlisted = {} if run.ranked is None else run.ranked.head(top_n)["family"].value_counts().to_dict()
-    names = list(run.config["families"]) + sorted(set(families) - set(run.config["families"]))
+    configured = run.manifest.config.families
+    names = list(configured) + sorted(set(families) - set(configured))
     names += sorted(set(shortlisted) - set(names))
     if not names:
         return ""
@@ -289,11 +296,13 @@ def _families_table(run: RunData, top_n: int) -> str:
 
 
 def _versions(run: RunData) -> str:
-    versions = run.manifest["versions"]
-    timings = run.manifest["timings"]
+    versions = run.manifest.versions
+    timings = run.manifest.timings
     rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in sorted(versions.items()))
-    times = "".join(f"<tr><td>{esc(k)}</td><td class=\"num\">{v:.1f} s</td></tr>" if isinstance(v, (int, float))
-                    else f"<tr><td>{esc(k)}</td><td>{render_value(v)}</td></tr>" for k, v in timings.items())
+    times = ""
+    if timings is not None:
+        times = "".join(f"<tr><td>{esc(k)}</td><td class=\"num\">{v:.1f} s</td></tr>" if k.endswith("_s")
+                        else f"<tr><td>{esc(k)}</td><td>{render_value(v)}</td></tr>" for k, v in vars(timings).items())
     return ('<details class="versions"><summary>Versions and timings</summary><div class="grid">'
             f'<table class="plain"><thead><tr><th>package</th><th>version</th></tr></thead><tbody>{rows}</tbody></table>'
             f'<table class="plain"><thead><tr><th>stage</th><th>time</th></tr></thead><tbody>{times}</tbody></table>'
@@ -339,7 +348,8 @@ def data_table(frame: pd.DataFrame, columns: tuple[Column, ...], table_id: str, 
 
 def _no_survivors(run: RunData) -> str:
     rows = removals(run)
-    enumerated = run.counts.get("enumerated")
+    counts = _counts(run)
+    enumerated = counts.enumerated if counts else None
     if enumerated == 0:
         why = "No candidate was enumerated: check the families and their bounds in the run configuration."
     elif rows:
@@ -350,7 +360,7 @@ def _no_survivors(run: RunData) -> str:
     else:
         why = "<p>The run recorded no per-constraint counts, so the report cannot say which constraint removed them.</p>"
     return (f'<div class="empty-result"><p><b>No candidate passed the constraints.</b> {_int(enumerated)} candidates '
-            f"were enumerated, {_int(run.counts.get('passed'))} passed and none survived to be ranked.</p>{why}</div>")
+            f"were enumerated, {_int(counts.passed if counts else None)} passed and none survived to be ranked.</p>{why}</div>")
 
 
 def shortlist_section(run: RunData, top_n: int) -> str:
@@ -362,7 +372,7 @@ def shortlist_section(run: RunData, top_n: int) -> str:
     if not len(ranked):
         return title + _no_survivors(run) + "</section>"
     shown = ranked.head(top_n)
-    metric = str(run.config.get("metric", "the ranking metric"))
+    metric = run.manifest.config.metric
     metric = f"{esc(metric_label(metric))} (column <code>{esc(metric)}</code>)"
     caption = (f"Top {len(shown)} of {len(ranked):,} survivors by rank. Click a column header to sort. Rows marked "
                "<span class=\"flag\">\u26a0</span> and tinted are extrapolating (outside the models' domain of "

@@ -1,0 +1,72 @@
+"""The streaming merge: chunk results folded into the survivor pool, the explore pools and the counts.
+
+The pool keeps, across chunks, every candidate dominated by fewer than ``keep`` others (pruning is
+order-independent: see :mod:`magnetscreen.screening.engine.ranking`); the explore pool keeps, per
+family, the best candidates by upside. :func:`explore_list` picks the final explore list from them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from magnetscreen.screening.engine.pipeline import COLUMNS, ChunkResult, empty_columns, explore_order, take
+from magnetscreen.screening.engine.ranking import prune
+from magnetscreen.screening.engine.settings import ScreenSettings
+
+__all__ = ["Merger", "concat", "explore_list"]
+
+
+def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Row-wise concatenation of column dicts (empty parts skipped)."""
+    parts = [p for p in parts if len(p["formula"])]
+    if not parts:
+        return empty_columns()
+    return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
+
+
+class Merger:
+    """Keeps, across chunks, the candidates that can still reach the top ``keep`` and the explore pools."""
+
+    def __init__(self, settings: ScreenSettings, families: list[str]):
+        self.s = settings
+        self.pool = empty_columns()
+        self.explore: dict[str, dict[str, np.ndarray]] = {}
+        self.counts: dict[str, dict] = {f: {"composition_ok": 0, "passed": 0, "in_domain": 0, "removed_by": {}}
+                                        for f in families}
+        self.done = 0
+
+    def add(self, family: str, result: ChunkResult) -> None:
+        """Fold one chunk's result into the pools and counts."""
+        merged = concat([self.pool, result.survivors])
+        mask = prune(merged, self.s.keep, self.s.risk)
+        self.pool = {c: v[mask] for c, v in merged.items()}
+        pool = concat([self.explore.get(family, empty_columns()), result.explore])
+        order = explore_order(pool)[: self.s.explore_size + self.s.shortlist_size]
+        self.explore[family] = take(pool, order)
+        counts = self.counts[family]
+        for key in ("composition_ok", "passed", "in_domain"):
+            counts[key] += result.counts[key]
+        for name, n in result.counts["removed_by"].items():
+            counts["removed_by"][name] = counts["removed_by"].get(name, 0) + n
+        self.done += 1
+
+
+def explore_list(explore: dict[str, dict[str, np.ndarray]], shortlisted: set[tuple[str, int]],
+                 size: int) -> pd.DataFrame:
+    """Round-robin over families (by name), each family's best remaining candidate by upside in turn."""
+    queues = {}
+    for family in sorted(explore):
+        cols = explore[family]
+        queues[family] = [i for i in range(len(cols["formula"]))
+                          if (family, int(cols["candidate_index"][i])) not in shortlisted]
+    picked: list[tuple[str, int]] = []
+    while len(picked) < size and any(queues.values()):
+        for family in sorted(queues):
+            if queues[family] and len(picked) < size:
+                picked.append((family, queues[family].pop(0)))
+    frame = pd.DataFrame({c: [explore[f][c][i] for f, i in picked] for c in COLUMNS}, columns=list(COLUMNS))
+    if not picked:
+        frame = pd.DataFrame({c: v for c, v in empty_columns().items()})
+    frame.insert(0, "explore_rank", np.arange(1, len(frame) + 1, dtype=np.int64))
+    return frame
