@@ -16,8 +16,9 @@ exchangeable; the coverage measured on held-out folds is in every model card.
 
 Domain of applicability: see :class:`Domain`.
 
-Model files are flat arrays in ``.npz`` with a checksum manifest (:mod:`magnetscreen.models.npzfile`);
-loading never unpickles anything.
+Model files are flat arrays in safetensors files listed, with their sizes and checksums, in a detached
+``manifest.json`` (:mod:`magnetscreen.models.modelfile`); loading never unpickles anything and checks every
+array before a kernel sees it.
 """
 
 from __future__ import annotations
@@ -33,8 +34,18 @@ import numpy as np
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
 from magnetscreen.descriptors.featurize import featurize
 from magnetscreen.models import surrogate_kernels as _k
-from magnetscreen.models.npzfile import ModelFileError, file_digest, load_arrays, save_arrays
-from magnetscreen.models.trees import FlatEnsemble, check_structure
+from magnetscreen.datasets.elements import N_Z
+from magnetscreen.models.modelfile import (
+    ArraySpec,
+    ModelFileError,
+    read_json_file,
+    read_tensors,
+    save_tensors,
+    verify_folder,
+    write_folder_manifest,
+)
+from magnetscreen.models.trees import ARRAY_SPECS as _TREE_SPECS
+from magnetscreen.models.trees import FlatEnsemble, ensemble_from_arrays
 
 __all__ = [
     "TARGETS",
@@ -54,9 +65,6 @@ UNITS = {"Js_T": "T", "K1_MJm3": "MJ/m^3", "Tc_K": "K"}
 REFERENCE_TEMPERATURE_K = 295.0
 CONTEXT_FEATURES = ("T_K", "is_dft")
 KINDS = ("random_forest", "extra_trees", "gradient_boosting", "nearest_phase")
-_FORMAT = "magnetscreen-surrogate"
-_DOMAIN_FORMAT = "magnetscreen-domain"
-_VERSION = 1
 _TREE_ARRAYS = ("offset", "left", "right", "feature", "threshold", "value")
 
 
@@ -216,65 +224,141 @@ def default_model_dir() -> Path:
     return Path(str(resources.files("magnetscreen.models") / "data"))
 
 
+#: Format of a model folder (its detached manifest).
+FOLDER_FORMAT = "magnetscreen-models"
+FOLDER_VERSION = 2
+_DOMAIN_SPECS = {
+    "mean": ArraySpec("float64", 1, finite=True),
+    "scale": ArraySpec("float64", 1, finite=True),
+    "components": ArraySpec("float64", 2, finite=True),
+    "train_proj": ArraySpec("float64", 2, finite=True),
+    "train_resid": ArraySpec("float64", 1, finite=True),
+    "train_mask": ArraySpec("bool", 2),
+    "thresholds": ArraySpec("float64", 1, finite=True),
+}
+_PHASE_SPECS = {
+    "phase_elements": ArraySpec("int16", 2),
+    "phase_fractions": ArraySpec("float64", 2, finite=True),
+    "phase_values": ArraySpec("float64", 1, finite=True),
+}
+
+
 def save_surrogates(models: SurrogateSet, directory: str | Path) -> dict[str, str]:
-    """Write ``{target}.npz``, ``{target}.card.json`` and ``domain.npz`` to ``directory``.
+    """Write a model folder: ``{target}.safetensors``, ``{target}.card.json``, ``domain.safetensors`` and the
+    detached ``manifest.json`` (sizes and SHA-256 of every file, model settings).
 
     Returns the SHA-256 of every file written.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    files = []
+    settings = {}
     for target, s in models.surrogates.items():
-        arrays: dict[str, np.ndarray] = {}
-        meta = {"target": target, "kind": s.kind, "sigma_scale": s.sigma_scale, "sigma_floor": s.sigma_floor}
         if s.ensemble is not None:
-            arrays.update({f"tree_{n}": getattr(s.ensemble, n) for n in _TREE_ARRAYS})
-            meta.update(ensemble_kind=s.ensemble.kind, n_features=s.ensemble.n_features, init=s.ensemble.init,
-                        learning_rate=s.ensemble.learning_rate)
+            arrays = {n: getattr(s.ensemble, n) for n in _TREE_ARRAYS}
+            settings[target] = {"kind": s.kind, "sigma_scale": s.sigma_scale, "sigma_floor": s.sigma_floor,
+                                "ensemble_kind": s.ensemble.kind, "n_features": s.ensemble.n_features,
+                                "init": s.ensemble.init, "learning_rate": s.ensemble.learning_rate}
         else:
-            arrays.update(phase_elements=s.phase_elements, phase_fractions=s.phase_fractions,
-                          phase_values=s.phase_values)
-        save_arrays(directory / f"{target}.npz", arrays, format_name=_FORMAT, format_version=_VERSION, metadata=meta)
+            arrays = {"phase_elements": np.asarray(s.phase_elements, dtype=np.int16),
+                      "phase_fractions": s.phase_fractions, "phase_values": s.phase_values}
+            settings[target] = {"kind": s.kind, "sigma_scale": s.sigma_scale, "sigma_floor": s.sigma_floor}
+        save_tensors(directory / f"{target}.safetensors", arrays, {"target": target})
         text = json.dumps(s.card, indent=2, sort_keys=True) + "\n"
         tmp = directory / f".{target}.card.json.partial"
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(directory / f"{target}.card.json")
+        files += [f"{target}.safetensors", f"{target}.card.json"]
     d = models.domain
-    save_arrays(directory / "domain.npz",
-                {"mean": d.mean, "scale": d.scale, "components": d.components, "train_proj": d.train_proj,
-                 "train_resid": d.train_resid, "train_mask": d.train_mask, "thresholds": d.thresholds},
-                format_name=_DOMAIN_FORMAT, format_version=_VERSION, metadata={"targets": list(d.targets)})
-    return {p.name: file_digest(p) for p in sorted(directory.iterdir()) if p.suffix in (".npz", ".json")}
+    save_tensors(directory / "domain.safetensors",
+                 {"mean": d.mean, "scale": d.scale, "components": d.components, "train_proj": d.train_proj,
+                  "train_resid": d.train_resid, "train_mask": d.train_mask, "thresholds": d.thresholds},
+                 {"targets": list(d.targets)})
+    files.append("domain.safetensors")
+    info = {"format": FOLDER_FORMAT, "format_version": FOLDER_VERSION, "targets": list(models.surrogates),
+            "n_descriptors": int(d.mean.shape[0]), "models": settings}
+    return write_folder_manifest(directory, files, info)
 
 
-def _load_surrogate(path: Path, card: dict) -> Surrogate:
-    arrays, meta = load_arrays(path, format_name=_FORMAT, format_version=_VERSION)
-    kind = meta.get("kind")
+def _number(value, where: str, *, low: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < low:
+        raise ModelFileError(f"{where}: expected a finite number >= {low:g}, got {value!r}")
+    return float(value)
+
+
+def _check_domain(arrays: dict[str, np.ndarray], n_desc: int, n_targets: int, path: Path) -> Domain:
+    mean, scale, comp = arrays["mean"], arrays["scale"], arrays["components"]
+    proj, resid, mask, thr = arrays["train_proj"], arrays["train_resid"], arrays["train_mask"], arrays["thresholds"]
+    if mean.shape != (n_desc,) or scale.shape != (n_desc,):
+        raise ModelFileError(f"{path}: arrays 'mean'/'scale' have shapes {list(mean.shape)}/{list(scale.shape)}, "
+                             f"expected [{n_desc}] (one per descriptor)")
+    if np.any(scale <= 0):
+        raise ModelFileError(f"{path}: array 'scale' has a value <= 0")
+    k = comp.shape[0]
+    if comp.shape != (k, n_desc) or not 1 <= k <= n_desc:
+        raise ModelFileError(f"{path}: array 'components' has shape {list(comp.shape)}, expected [k, {n_desc}] with "
+                             f"1 <= k <= {n_desc}")
+    m = proj.shape[0]
+    if m < 1 or proj.shape != (m, k):
+        raise ModelFileError(f"{path}: array 'train_proj' has shape {list(proj.shape)}, expected [m, {k}] with m >= 1")
+    if resid.shape != (m,) or np.any(resid < 0):
+        raise ModelFileError(f"{path}: array 'train_resid' has shape {list(resid.shape)} or a negative value, "
+                             f"expected [{m}] values >= 0 (one per training row of 'train_proj')")
+    if mask.shape != (m, n_targets):
+        raise ModelFileError(f"{path}: array 'train_mask' has shape {list(mask.shape)}, expected [{m}, {n_targets}] "
+                             "(training rows x targets)")
+    if thr.shape != (n_targets,) or np.any(thr < 0):
+        raise ModelFileError(f"{path}: array 'thresholds' has shape {list(thr.shape)} or a negative value, expected "
+                             f"[{n_targets}] values >= 0")
+    return Domain(TARGETS, np.ascontiguousarray(mean), np.ascontiguousarray(scale), np.ascontiguousarray(comp),
+                  np.ascontiguousarray(proj), np.ascontiguousarray(resid), np.ascontiguousarray(mask),
+                  np.ascontiguousarray(thr))
+
+
+def _load_surrogate(directory: Path, target: str, settings, card: dict, n_desc: int) -> Surrogate:
+    path = directory / f"{target}.safetensors"
+    where = f"{directory / 'manifest.json'}: models.{target}"
+    if not isinstance(settings, dict):
+        raise ModelFileError(f"{where}: expected an object")
+    kind = settings.get("kind")
     if kind not in KINDS:
-        raise ModelFileError(f"{path}: unknown model kind {kind!r}")
+        raise ModelFileError(f"{where}.kind: unknown model kind {kind!r} (known: {', '.join(KINDS)})")
+    scale = _number(settings.get("sigma_scale"), f"{where}.sigma_scale")
+    floor = _number(settings.get("sigma_floor"), f"{where}.sigma_floor")
     if kind == "nearest_phase":
-        for name in ("phase_elements", "phase_fractions", "phase_values"):
-            if name not in arrays:
-                raise ModelFileError(f"{path}: array {name!r} missing")
-        return Surrogate(meta["target"], kind, None, arrays["phase_elements"], arrays["phase_fractions"],
-                         arrays["phase_values"], float(meta["sigma_scale"]), float(meta["sigma_floor"]), card)
-    for name in _TREE_ARRAYS:
-        if f"tree_{name}" not in arrays:
-            raise ModelFileError(f"{path}: array 'tree_{name}' missing")
-    ensemble = FlatEnsemble(kind=meta["ensemble_kind"], n_features=int(meta["n_features"]),
-                            **{n: arrays[f"tree_{n}"] for n in _TREE_ARRAYS}, init=float(meta["init"]),
-                            learning_rate=float(meta["learning_rate"]))
-    check_structure(ensemble, path)
-    return Surrogate(meta["target"], kind, ensemble, None, None, None, float(meta["sigma_scale"]),
-                     float(meta["sigma_floor"]), card)
+        arrays, _ = read_tensors(path, _PHASE_SPECS)
+        elements, fractions, values = arrays["phase_elements"], arrays["phase_fractions"], arrays["phase_values"]
+        m = values.shape[0]
+        if m < 1 or elements.shape[0] != m or fractions.shape != elements.shape:
+            raise ModelFileError(f"{path}: arrays 'phase_elements' {list(elements.shape)}, 'phase_fractions' "
+                                 f"{list(fractions.shape)} and 'phase_values' {list(values.shape)} do not describe "
+                                 "the same training rows")
+        if np.any((elements < 0) | (elements >= N_Z)):
+            raise ModelFileError(f"{path}: array 'phase_elements' has an atomic number outside 0..{N_Z - 1}")
+        if np.any((fractions < 0) | (fractions > 1)):
+            raise ModelFileError(f"{path}: array 'phase_fractions' has a fraction outside [0, 1]")
+        return Surrogate(target, kind, None, elements, fractions, values, scale, floor, card)
+    arrays, _ = read_tensors(path, {f"{n}": spec for n, spec in _TREE_SPECS.items()})
+    meta = {"kind": settings.get("ensemble_kind"), "n_features": settings.get("n_features"),
+            "init": settings.get("init", 0.0), "learning_rate": settings.get("learning_rate", 1.0)}
+    ensemble = ensemble_from_arrays(arrays, meta, path)
+    if ensemble.n_features != n_desc + len(CONTEXT_FEATURES):
+        raise ModelFileError(f"{path}: the trees use {ensemble.n_features} features, the descriptors give "
+                             f"{n_desc} + {len(CONTEXT_FEATURES)} context columns")
+    return Surrogate(target, kind, ensemble, None, None, None, scale, floor, card)
 
 
 def load_surrogates(directory: str | Path | None = None) -> SurrogateSet:
     """Load a model folder written by :func:`save_surrogates` (default: the shipped models).
 
+    The detached manifest is checked first, then every file's size and checksum, then every array's dtype,
+    shape, finiteness and consistency with the others, before any kernel sees them.
+
     Raises
     ------
     ModelFileError
-        A file missing, failing its checksum or shape checks, or inconsistent with the others.
+        A file missing, failing its checksum or its checks, or inconsistent with the others; the message
+        names the file, the array and the problem.
     """
     if directory is None:
         return _load_default()
@@ -287,26 +371,32 @@ def _load_default() -> SurrogateSet:
 
 
 def _load(directory: Path) -> SurrogateSet:
-    if not directory.is_dir():
-        raise ModelFileError(f"{directory}: no such model folder (train one with `magnetscreen train --out DIR`)")
-    arrays, meta = load_arrays(directory / "domain.npz", format_name=_DOMAIN_FORMAT, format_version=_VERSION,
-                               required=("mean", "scale", "components", "train_proj", "train_resid", "train_mask",
-                                         "thresholds"))
-    targets = tuple(meta.get("targets", ()))
-    if targets != TARGETS:
-        raise ModelFileError(f"{directory / 'domain.npz'}: targets {list(targets)}, expected {list(TARGETS)}")
-    domain = Domain(targets, **arrays)
+    from magnetscreen.descriptors.featurize import feature_names
+
+    manifest, digests = verify_folder(directory, FOLDER_FORMAT, FOLDER_VERSION)
+    where = directory / "manifest.json"
+    if manifest.get("targets") != list(TARGETS):
+        raise ModelFileError(f"{where}: targets {manifest.get('targets')!r}, expected {list(TARGETS)}")
+    n_desc = len(feature_names())
+    if manifest.get("n_descriptors") != n_desc:
+        raise ModelFileError(f"{where}: n_descriptors {manifest.get('n_descriptors')!r}, this magnetscreen computes "
+                             f"{n_desc} descriptors")
+    listed = set(digests)
+    for name in [f"{t}.safetensors" for t in TARGETS] + [f"{t}.card.json" for t in TARGETS] + ["domain.safetensors"]:
+        if name not in listed:
+            raise ModelFileError(f"{where}: files: {name!r} is not listed")
+    arrays, meta = read_tensors(directory / "domain.safetensors", _DOMAIN_SPECS)
+    if meta.get("targets") != list(TARGETS):
+        raise ModelFileError(f"{directory / 'domain.safetensors'}: targets {meta.get('targets')!r}, expected "
+                             f"{list(TARGETS)}")
+    domain = _check_domain(arrays, n_desc, len(TARGETS), directory / "domain.safetensors")
+    models = manifest.get("models")
+    if not isinstance(models, dict):
+        raise ModelFileError(f"{where}: models: expected an object with one entry per target")
     surrogates = {}
     for target in TARGETS:
-        card_path = directory / f"{target}.card.json"
-        try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ModelFileError(f"{card_path}: model card missing") from None
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(f"{card_path}: not valid JSON ({exc})") from None
-        surrogates[target] = _load_surrogate(directory / f"{target}.npz", card)
-        if surrogates[target].target != target:
-            raise ModelFileError(f"{directory / (target + '.npz')}: holds a model of {surrogates[target].target!r}")
-    files = {p.name: file_digest(p) for p in sorted(directory.iterdir()) if p.suffix in (".npz", ".json")}
-    return SurrogateSet(surrogates, domain, files)
+        card = read_json_file(directory / f"{target}.card.json", "the model card")
+        if not isinstance(card, dict):
+            raise ModelFileError(f"{directory / (target + '.card.json')}: expected a JSON object")
+        surrogates[target] = _load_surrogate(directory, target, models.get(target), card, n_desc)
+    return SurrogateSet(surrogates, domain, digests)

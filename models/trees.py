@@ -1,14 +1,12 @@
-"""Flat, safe tree ensembles: export from scikit-learn, ``.npz`` files with a checksum manifest, numba
-inference.
+"""Flat, safe tree ensembles: export from scikit-learn, safetensors files, numba inference.
 
 A :class:`FlatEnsemble` holds the trees of a fitted ``RandomForestRegressor``,
 ``ExtraTreesRegressor`` or ``GradientBoostingRegressor`` (single output) as parallel arrays in
 scikit-learn's layout; for inference it derives (in memory only) a compact node table walked by the
-kernels of :mod:`magnetscreen.models.tree_kernels`. Files are written with
-``numpy.savez`` and read with ``allow_pickle=False``: loading never executes code. A JSON manifest
-stored in the file records the kind, the number of features, metadata and the SHA-256 of every array;
-a file whose arrays do not match it, or whose trees are not well formed, is refused with
-:class:`ModelFileError`.
+kernels of :mod:`magnetscreen.models.tree_kernels`. Files are safetensors (:mod:`magnetscreen.models.modelfile`):
+loading never executes code. Every array is checked for dtype and finiteness, and the trees for structure
+(:func:`check_structure`: offsets, child indices inside their tree, features in range, no cycle), before a
+kernel sees them; a file that fails is refused with :class:`ModelFileError` naming the file and the array.
 """
 
 from __future__ import annotations
@@ -19,12 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from magnetscreen.models import tree_kernels as _k
-from magnetscreen.models.npzfile import ModelFileError, load_arrays, save_arrays
+from magnetscreen.models.modelfile import ArraySpec, ModelFileError, read_tensors, save_tensors
 
 __all__ = ["FlatEnsemble", "ModelFileError", "flatten", "float32_floor", "save_ensemble", "load_ensemble",
+           "ensemble_from_arrays", "check_structure", "ARRAY_SPECS",
            "FORMAT_VERSION"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _FORMAT = "magnetscreen-flat-ensemble"
 _ARRAYS = ("offset", "left", "right", "feature", "threshold", "value")
 
@@ -213,56 +212,95 @@ def flatten(estimator, metadata: dict | None = None) -> FlatEnsemble:
     )
 
 
+#: Arrays of an ensemble and what each must be.
+ARRAY_SPECS = {
+    "offset": ArraySpec("int64", 1),
+    "left": ArraySpec("int64", 1),
+    "right": ArraySpec("int64", 1),
+    "feature": ArraySpec("int64", 1),
+    "threshold": ArraySpec("float64", 1),
+    "value": ArraySpec("float64", 1, finite=True),
+}
+
+
 def save_ensemble(ensemble: FlatEnsemble, path: str | Path) -> None:
-    """Write ``ensemble`` to ``path`` (.npz) with its checksum manifest (:func:`~magnetscreen.models.npzfile.save_arrays`)."""
-    save_arrays(path, {name: getattr(ensemble, name) for name in _ARRAYS}, format_name=_FORMAT,
-                format_version=FORMAT_VERSION,
-                metadata={"kind": ensemble.kind, "n_features": ensemble.n_features, "n_trees": ensemble.n_trees,
-                          "init": ensemble.init, "learning_rate": ensemble.learning_rate,
-                          "metadata": ensemble.metadata})
+    """Write ``ensemble`` to a safetensors file (:func:`~magnetscreen.models.modelfile.save_tensors`)."""
+    save_tensors(path, {name: getattr(ensemble, name) for name in _ARRAYS},
+                 {"format": _FORMAT, "format_version": FORMAT_VERSION, "kind": ensemble.kind,
+                  "n_features": ensemble.n_features, "n_trees": ensemble.n_trees, "init": ensemble.init,
+                  "learning_rate": ensemble.learning_rate, "metadata": ensemble.metadata})
 
 
-def load_ensemble(path: str | Path) -> FlatEnsemble:
-    """Read and verify a flat ensemble.
-
-    Raises
-    ------
-    ModelFileError
-        Missing file, not an npz, missing or unreadable manifest, checksum or shape mismatch, or
-        malformed trees; the message names the file and the check that failed.
-    """
-    path = Path(path)
-    arrays, meta = load_arrays(path, format_name=_FORMAT, format_version=FORMAT_VERSION, required=_ARRAYS)
-    ensemble = FlatEnsemble(
-        kind=meta["kind"], n_features=int(meta["n_features"]),
-        **{name: arrays[name] for name in _ARRAYS},
-        init=float(meta["init"]), learning_rate=float(meta["learning_rate"]),
-        metadata=meta.get("metadata", {}),
-    )
+def ensemble_from_arrays(arrays: dict[str, np.ndarray], meta: dict, path: Path) -> FlatEnsemble:
+    """A checked :class:`FlatEnsemble` from read arrays and metadata; ModelFileError naming ``path`` otherwise."""
+    kind = meta.get("kind")
+    n_features = meta.get("n_features")
+    init, rate = meta.get("init", 0.0), meta.get("learning_rate", 1.0)
+    if kind not in ("average", "boosting"):
+        raise ModelFileError(f"{path}: unknown ensemble kind {kind!r}")
+    if isinstance(n_features, bool) or not isinstance(n_features, int) or not 1 <= n_features <= 100_000:
+        raise ModelFileError(f"{path}: n_features: expected an integer in 1..100000, got {n_features!r}")
+    for name, value in (("init", init), ("learning_rate", rate)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise ModelFileError(f"{path}: {name}: expected a finite number, got {value!r}")
+    ensemble = FlatEnsemble(kind=kind, n_features=n_features, **{name: arrays[name] for name in _ARRAYS},
+                            init=float(init), learning_rate=float(rate), metadata=meta.get("metadata") or {})
     check_structure(ensemble, path)
     return ensemble
 
 
+def load_ensemble(path: str | Path) -> FlatEnsemble:
+    """Read and verify a flat ensemble written by :func:`save_ensemble`.
+
+    Raises
+    ------
+    ModelFileError
+        Missing file, not a safetensors file, an array missing or of the wrong dtype, or malformed trees;
+        the message names the file and the check that failed.
+    """
+    path = Path(path)
+    arrays, meta = read_tensors(path, ARRAY_SPECS)
+    if meta.get("format") != _FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: expected format {_FORMAT!r} version {FORMAT_VERSION}, found "
+                             f"{meta.get('format')!r} version {meta.get('format_version')!r}")
+    return ensemble_from_arrays(arrays, meta, path)
+
+
 def check_structure(e: FlatEnsemble, path: Path) -> None:
-    """Raise :class:`ModelFileError` naming ``path`` if the trees of ``e`` are not well formed."""
+    """Raise :class:`ModelFileError` naming ``path`` if the trees of ``e`` are not well formed.
+
+    Checks: the offsets partition the nodes into non-empty trees; one entry per node in every array;
+    every inner node has two children inside its own tree; split features in range; thresholds of inner
+    nodes and all leaf values finite; and (through the node table) that every tree is a tree (no cycle, no
+    shared child).
+    """
     n_nodes = e.left.shape[0]
     if e.kind not in ("average", "boosting"):
         raise ModelFileError(f"{path}: unknown ensemble kind {e.kind!r}")
-    if e.n_trees < 1 or e.offset[0] != 0 or e.offset[-1] != n_nodes or np.any(np.diff(e.offset) < 1):
-        raise ModelFileError(f"{path}: tree offsets do not partition the {n_nodes} nodes")
+    if e.offset.ndim != 1 or len(e.offset) < 2:
+        raise ModelFileError(f"{path}: array 'offset': expected at least 2 entries (one tree), got {len(e.offset)}")
+    if e.offset[0] != 0 or e.offset[-1] != n_nodes or np.any(np.diff(e.offset) < 1):
+        raise ModelFileError(f"{path}: array 'offset': tree offsets do not partition the {n_nodes} nodes")
     for name in ("right", "feature", "threshold", "value"):
         if getattr(e, name).shape != (n_nodes,):
-            raise ModelFileError(f"{path}: array {name!r} does not have one entry per node ({n_nodes})")
+            raise ModelFileError(f"{path}: array {name!r} has shape {list(getattr(e, name).shape)}, expected one "
+                                 f"entry per node ({n_nodes})")
     sizes = np.diff(e.offset)
     tree_size = np.repeat(sizes, sizes)
     leaf = e.left == -1
     if np.any(leaf != (e.right == -1)):
-        raise ModelFileError(f"{path}: a node has exactly one child")
+        raise ModelFileError(f"{path}: arrays 'left'/'right': a node has exactly one child")
     inner = ~leaf
     if np.any((e.left[inner] < 1) | (e.left[inner] >= tree_size[inner]) | (e.right[inner] < 1)
               | (e.right[inner] >= tree_size[inner])):
-        raise ModelFileError(f"{path}: child index out of its tree")
+        raise ModelFileError(f"{path}: arrays 'left'/'right': child index out of its tree")
     if np.any((e.feature[inner] < 0) | (e.feature[inner] >= e.n_features)):
-        raise ModelFileError(f"{path}: split feature out of range 0..{e.n_features - 1}")
+        raise ModelFileError(f"{path}: array 'feature': split feature out of range 0..{e.n_features - 1}")
+    if not np.all(np.isfinite(e.threshold[inner])):
+        raise ModelFileError(f"{path}: array 'threshold': non-finite split threshold")
     if not np.all(np.isfinite(e.value)):
-        raise ModelFileError(f"{path}: non-finite leaf value")
+        raise ModelFileError(f"{path}: array 'value': non-finite leaf value")
+    try:
+        e.node_table()
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None

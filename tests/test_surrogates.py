@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from magnetscreen.descriptors import encode, featurize
 from magnetscreen.models import surrogate_kernels as k
-from magnetscreen.models.npzfile import ModelFileError, load_arrays, save_arrays
+from magnetscreen.models.modelfile import ModelFileError
 from magnetscreen.models.physics import MU0
 from magnetscreen.models.surrogates import TARGETS, default_model_dir, load_surrogates, save_surrogates
 from magnetscreen.models.training import ONE_SIGMA, _conformal, training_set
@@ -168,36 +168,19 @@ def test_far_compositions_are_flagged_out_of_domain():
     assert not pred["in_domain"][0]
 
 
-def test_model_files_refuse_corruption(tmp_path):
-    save_arrays(tmp_path / "a.npz", {"x": np.arange(5.0)}, format_name="f", format_version=1)
-    arrays, _ = load_arrays(tmp_path / "a.npz", format_name="f", format_version=1)
-    assert np.array_equal(arrays["x"], np.arange(5.0))
-    with pytest.raises(ModelFileError, match="expected format"):
-        load_arrays(tmp_path / "a.npz", format_name="g", format_version=1)
-    raw = bytearray((tmp_path / "a.npz").read_bytes())
-    # flip a byte of the array data (stored uncompressed: find the float 3.0)
-    pos = bytes(raw).find(np.float64(3.0).tobytes())
-    raw[pos] ^= 0xFF
-    (tmp_path / "b.npz").write_bytes(bytes(raw))
-    with pytest.raises(ModelFileError, match="checksum mismatch|not a readable .npz"):
-        load_arrays(tmp_path / "b.npz", format_name="f", format_version=1)
-    # a well-formed zip whose array was edited without updating the manifest
-    with np.load(tmp_path / "a.npz", allow_pickle=False) as data:
-        contents = {name: data[name] for name in data.files}
-    contents["x"] = contents["x"] + 1.0
-    np.savez(tmp_path / "c.npz", **contents)
-    with pytest.raises(ModelFileError, match="checksum mismatch for array 'x'"):
-        load_arrays(tmp_path / "c.npz", format_name="f", format_version=1)
-    with pytest.raises(ModelFileError, match="no such model file"):
-        load_arrays(tmp_path / "missing.npz", format_name="f", format_version=1)
+def test_missing_model_folder_is_named(tmp_path):
     with pytest.raises(ModelFileError, match="no such model folder"):
         load_surrogates(tmp_path / "nothing")
 
 
 def test_shipped_files_are_not_pickles():
-    for path in default_model_dir().glob("*.npz"):
-        with np.load(path, allow_pickle=False) as data:
-            assert all(data[name].dtype.kind in "biuf" for name in data.files)
+    from safetensors.numpy import load_file
+
+    files = sorted(default_model_dir().glob("*.safetensors"))
+    assert len(files) == 4
+    for path in files:
+        assert all(a.dtype.kind in "biuf" for a in load_file(path).values())
+    assert not list(default_model_dir().glob("*.npz")) and not list(default_model_dir().glob("*.pkl"))
 
 
 def run_cli(*args):

@@ -41,54 +41,66 @@ def test_boosting_equals_sklearn_bitwise(data):
 def test_round_trip_through_file(tmp_path, data):
     X, y, X_test = data
     model = RandomForestRegressor(n_estimators=10, random_state=0).fit(X, y)
-    path = tmp_path / "m.npz"
+    path = tmp_path / "m.safetensors"
     save_ensemble(flatten(model, {"target": "Tc_K"}), path)
     loaded = load_ensemble(path)
     assert loaded.metadata == {"target": "Tc_K"}
     assert np.array_equal(loaded.predict(X_test)[0], model.predict(X_test))
-    with np.load(path, allow_pickle=False) as raw:  # a plain npz without pickles
-        assert set(raw.files) == {"manifest", "offset", "left", "right", "feature", "threshold", "value"}
+    from safetensors.numpy import load_file
+
+    assert set(load_file(path)) == {"offset", "left", "right", "feature", "threshold", "value"}
 
 
 def _rewrite(path, **changes):
-    with np.load(path, allow_pickle=False) as raw:
-        arrays = {k: raw[k] for k in raw.files}
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    arrays = load_file(path)
+    with safe_open(path, framework="numpy") as handle:
+        meta = handle.metadata()
     arrays.update(changes)
-    np.savez(path, **arrays)
+    save_file(arrays, path, metadata=meta)
 
 
 def test_corrupted_files_are_refused(tmp_path, data):
+    from safetensors.numpy import load_file
+
     X, y, _ = data
-    path = tmp_path / "m.npz"
+    path = tmp_path / "m.safetensors"
     save_ensemble(flatten(RandomForestRegressor(n_estimators=3, random_state=0).fit(X, y)), path)
-    with np.load(path, allow_pickle=False) as raw:
-        threshold = raw["threshold"].copy()
-        feature = raw["feature"].copy()
-    threshold[0] += 1.0
-    _rewrite(path, threshold=threshold)
-    with pytest.raises(ModelFileError, match="checksum mismatch for array 'threshold'"):
+    arrays = load_file(path)
+    _rewrite(path, threshold=arrays["threshold"][:-1])
+    with pytest.raises(ModelFileError, match="array 'threshold' has shape"):
         load_ensemble(path)
-    _rewrite(path, threshold=threshold[:-1])
-    with pytest.raises(ModelFileError, match="array 'threshold' has float64"):
+    _rewrite(path, threshold=arrays["threshold"].astype(np.float32))
+    with pytest.raises(ModelFileError, match="array 'threshold' has dtype float32, expected float64"):
+        load_ensemble(path)
+    nan = arrays["threshold"].copy()
+    nan[0] = np.nan  # the root of the first tree is an inner node
+    _rewrite(path, threshold=nan)
+    with pytest.raises(ModelFileError, match="array 'threshold': non-finite split threshold"):
         load_ensemble(path)
     with pytest.raises(ModelFileError, match="no such model file"):
-        load_ensemble(tmp_path / "absent.npz")
-    (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ModelFileError, match="not a readable .npz"):
-        load_ensemble(tmp_path / "junk.npz")
+        load_ensemble(tmp_path / "absent.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"not a model file at all")
+    with pytest.raises(ModelFileError, match="not a safetensors model file"):
+        load_ensemble(tmp_path / "junk.safetensors")
 
 
 def test_malformed_trees_are_refused(tmp_path, data):
-    import json
-
     from magnetscreen.models import trees
 
     X, y, _ = data
     flat = flatten(RandomForestRegressor(n_estimators=2, random_state=0).fit(X, y))
     bad = trees.FlatEnsemble(**{**flat.__dict__, "feature": np.where(flat.left != -1, 99, 0)})
-    path = tmp_path / "bad.npz"
-    save_ensemble(bad, path)  # checksums are valid for the bad arrays: the structure check must catch it
+    path = tmp_path / "bad.safetensors"
+    save_ensemble(bad, path)  # a well-formed file with bad trees: the structure check must catch it
     with pytest.raises(ModelFileError, match="split feature out of range 0..11"):
+        load_ensemble(path)
+    cycle = flat.left.copy()
+    cycle[int(np.flatnonzero(flat.left != -1)[1])] = 1  # a node pointing back to its parent's child
+    save_ensemble(trees.FlatEnsemble(**{**flat.__dict__, "left": cycle}), path)
+    with pytest.raises(ModelFileError, match="is not a tree|child index"):
         load_ensemble(path)
 
 
