@@ -6,18 +6,25 @@ A composition arrives as a formula string (``"Nd2Fe14B"``, ``"(Nd0.8Dy0.2)2Fe14B
 token or value. Nothing is silently "fixed": a negative, NaN or zero amount, an unknown symbol, an
 empty formula or an absurd size is an error.
 
-Formula grammar accepted (checked here before pymatgen parses, because pymatgen accepts things we
-do not, such as isotopes ``D``, dummy species ``Xx`` or a stray trailing number):
+Formula grammar accepted (read here by recursive descent, then cross-checked against pymatgen's parser,
+because pymatgen accepts things we do not, such as isotopes ``D``, dummy species ``Xx``, a stray trailing
+number, or an amount so small that it silently drops it):
 
-- element symbols of Z = 1..103 with optional amounts (``Fe14``, ``Fe0.5``, ``Fe.5``),
-- groups in ``()`` or ``[]`` with optional amounts (``(Nd0.8Dy0.2)2``), nested,
+- only ASCII letters, the ASCII digits 0-9, ``.``, brackets and the plain space (no tab, line break,
+  non-breaking space, control character or non-ASCII digit: each is an error naming it);
+- element symbols of Z = 1..103 with optional amounts (``Fe14``, ``Fe0.5``, ``Fe.5``);
+- groups in ``()`` or ``[]`` with optional amounts (``(Nd0.8Dy0.2)2``), nested up to :data:`MAX_DEPTH`;
 - spaces between tokens.
+
+Words that tables use for a missing value (``NaN``, ``None``, ``null``, ``N/A``, ...) are refused even where
+they spell elements (``NaN`` would be Na + N).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Union
 
@@ -40,50 +47,130 @@ MIN_FRACTION = 1.0e-6
 MAX_FORMULA_LENGTH = 500
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<element>[A-Z][a-z]{0,2})|(?P<number>\d+\.?\d*|\.\d+)|(?P<open>[(\[])|(?P<close>[)\]]))"
+    r" *(?:(?P<element>[A-Z][a-z]{0,2})|(?P<number>[0-9]+\.?[0-9]*|\.[0-9]+)|(?P<open>[(\[])|(?P<close>[)\]]))"
 )
+#: Words that read as a missing value in a table, refused as formulas (case-insensitive).
+MISSING_WORDS = frozenset({"nan", "na", "n/a", "none", "null", "nil", "inf", "infinity", "true", "false", "-"})
 
 
-def _check_grammar(formula: str) -> None:
-    """Raise CompositionError unless ``formula`` follows the accepted grammar."""
-    known = symbol_to_z()
+def _describe_char(char: str) -> tuple[str, str]:
+    """What a character is, and how to fix a formula that contains it."""
+    code = f"U+{ord(char):04X}"
+    if char in "\n\r":
+        return f"a line break ({code})", "one formula per cell or line"
+    if char == "\t":
+        return f"a tab ({code})", "use a plain space"
+    if char.isspace():
+        name = unicodedata.name(char, "").lower() or "a space character"
+        return f"{name} ({code})", "use a plain space"
+    if unicodedata.category(char).startswith("C"):
+        return f"the control or invisible character {code}", "remove it"
+    if unicodedata.category(char) == "Nd":
+        return f"the non-ASCII digit {char!r} ({unicodedata.name(char, code).lower()})", "write the digits 0-9"
+    return f"the non-ASCII character {char!r} ({code})", "write the formula in ASCII"
+
+
+def _check_characters(formula: str) -> None:
+    for pos, char in enumerate(formula):
+        if not (" " <= char <= "~"):
+            what, fix = _describe_char(char)
+            raise CompositionError(f"{formula!r}: {what} at position {pos} is not allowed in a formula ({fix})")
+
+
+#: Deepest bracket nesting accepted.
+MAX_DEPTH = 16
+
+
+def _tokens(formula: str) -> list[tuple[str, str, int]]:
+    """(kind, text, position) of every token; CompositionError at the first text the grammar does not allow."""
+    out = []
     pos = 0
-    depth = 0
-    previous = None  # kind of the previous token
-    n_elements = 0
-    stripped = formula.rstrip()
+    stripped = formula.rstrip(" ")
     while pos < len(stripped):
         match = _TOKEN.match(stripped, pos)
         if match is None or match.end() == pos:
-            bad = stripped[pos:].lstrip()[:10]
+            bad = stripped[pos:].lstrip(" ")[:10]
             raise CompositionError(f"{formula!r}: unexpected text {bad!r} at position {pos}")
         kind = match.lastgroup
-        text = match.group(kind)
-        if kind == "element":
-            if text not in known:
-                raise CompositionError(f"{formula!r}: unknown element {text!r}")
-            n_elements += 1
-        elif kind == "number":
-            if previous not in ("element", "close"):
-                raise CompositionError(
-                    f"{formula!r}: amount {text!r} at position {pos} does not follow an element or a group"
-                )
-            if float(text) == 0.0:
-                raise CompositionError(f"{formula!r}: zero amount {text!r} at position {pos} (leave the element out)")
-        elif kind == "open":
-            depth += 1
-        else:
-            if depth == 0:
-                raise CompositionError(f"{formula!r}: unmatched {text!r} at position {pos}")
-            if previous == "open":
-                raise CompositionError(f"{formula!r}: empty group at position {pos}")
-            depth -= 1
-        previous = kind
+        assert kind is not None
+        out.append((kind, match.group(kind), match.start(kind)))
         pos = match.end()
-    if depth:
-        raise CompositionError(f"{formula!r}: {depth} unclosed bracket(s)")
-    if n_elements == 0:
+    return out
+
+
+def _evaluate(formula: str) -> dict[str, float]:
+    """Amounts of every element of a formula, by recursive descent over the grammar of the module docstring."""
+    known = symbol_to_z()
+    tokens = _tokens(formula)
+    i = 0
+
+    def number() -> float:
+        nonlocal i
+        if i < len(tokens) and tokens[i][0] == "number":
+            _, text, pos = tokens[i]
+            i += 1
+            value = float(text)
+            if value == 0.0:
+                raise CompositionError(f"{formula!r}: zero amount {text!r} at position {pos} (leave the element out)")
+            return value
+        return 1.0
+
+    def sequence(depth: int) -> dict[str, float]:
+        nonlocal i
+        amounts: dict[str, float] = {}
+        start = i
+        while i < len(tokens):
+            kind, text, pos = tokens[i]
+            if kind == "element":
+                if text not in known:
+                    raise CompositionError(f"{formula!r}: unknown element {text!r}")
+                i += 1
+                amounts[text] = amounts.get(text, 0.0) + number()
+            elif kind == "open":
+                if depth >= MAX_DEPTH:
+                    raise CompositionError(f"{formula!r}: brackets nested deeper than {MAX_DEPTH} at position {pos}")
+                i += 1
+                inner = sequence(depth + 1)
+                if i >= len(tokens):
+                    raise CompositionError(f"{formula!r}: unclosed bracket(s)")
+                i += 1  # the closing bracket
+                factor = number()
+                for k, v in inner.items():
+                    amounts[k] = amounts.get(k, 0.0) + v * factor
+            elif kind == "close":
+                if depth == 0:
+                    raise CompositionError(f"{formula!r}: unmatched {text!r} at position {pos}")
+                if i == start:
+                    raise CompositionError(f"{formula!r}: empty group at position {pos}")
+                return amounts
+            else:
+                raise CompositionError(
+                    f"{formula!r}: amount {text!r} at position {pos} does not follow an element or a group")
+        return amounts
+
+    amounts = sequence(0)
+    if not amounts:
         raise CompositionError(f"{formula!r}: empty formula (no element symbol)")
+    return amounts
+
+
+def _same_as_pymatgen(formula: str, amounts: dict[str, float]) -> None:
+    """Cross-check our reading against pymatgen's parser; a difference (say, an amount pymatgen drops as
+    negligible) is an error rather than a silent change."""
+    try:
+        parsed = Composition(formula)
+    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError, RecursionError) as exc:
+        raise CompositionError(f"{formula!r}: cannot be parsed as a formula ({exc})") from exc
+    theirs = {str(el): float(amt) for el, amt in parsed.items()}
+    for element, amount in amounts.items():
+        if element not in theirs:
+            total = sum(amounts.values())
+            raise CompositionError(
+                f"{formula!r}: amount of {element} is {amount:g} (atomic fraction {amount / total:.3g}), below the "
+                f"smallest representable fraction {MIN_FRACTION:g}; leave the element out or give it a larger amount")
+        if not math.isclose(theirs[element], amount, rel_tol=1e-9, abs_tol=0.0):
+            raise CompositionError(f"{formula!r}: amount of {element} reads as {amount:g} here and "
+                                   f"{theirs[element]:g} in pymatgen; write the formula without ambiguity")
 
 
 def _check_amounts(label: str, amounts: Mapping[str, float]) -> dict[str, float]:
@@ -152,17 +239,22 @@ def parse_composition(value: CompositionLike) -> Composition:
         label = repr(value.formula)
         amounts = {str(el): amt for el, amt in value.items()}
     elif isinstance(value, str):
+        value = str(value)  # a numpy string reads the same, and names itself plainly in messages
         label = repr(value)
         if len(value) > MAX_FORMULA_LENGTH:
             raise CompositionError(
                 f"{value[:40]!r}...: formula of {len(value)} characters is longer than {MAX_FORMULA_LENGTH}"
             )
-        _check_grammar(value)
-        try:
-            parsed = Composition(value)
-        except (ValueError, KeyError, IndexError, TypeError, ArithmeticError, RecursionError) as exc:
-            raise CompositionError(f"{label}: cannot be parsed as a formula ({exc})") from exc
-        amounts = {str(el): amt for el, amt in parsed.items()}
+        if value.strip().lower() in MISSING_WORDS:
+            raise CompositionError(f"{value!r}: reads as a missing value, not a formula (write e.g. 'Na1N1' if a "
+                                   "compound of those elements is meant)")
+        _check_characters(value)
+        amounts = _evaluate(value)
+        for element, amount in amounts.items():
+            if amount / sum(amounts.values()) < MIN_FRACTION:
+                break
+        else:
+            _same_as_pymatgen(value, amounts)
     elif isinstance(value, Mapping):
         label = repr(dict(value))
         amounts = dict(value)

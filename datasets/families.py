@@ -70,6 +70,12 @@ SAMPLINGS = ("grid", "sobol")
 CONSTRAINT_KINDS = ("min_atomic_fraction", "max_atomic_fraction", "min_mass_fraction", "max_mass_fraction")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 _STEP_TOL = 1e-9
+#: Finest grid: a site fraction step of 1/MAX_GRID_UNITS.
+MAX_GRID_UNITS = 100_000
+#: Largest number of quasi-random samples of a family.
+MAX_SAMPLES = 10**12
+#: Largest site multiplicity and largest absolute value of a family variable.
+MAX_MULTIPLICITY = 1000.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def _parse_multiplicity(value: Any, where: str, variables: tuple[str, ...]) -> M
     if isinstance(value, bool):
         raise FamilyError(f"{where}: expected a positive number or an expression such as '12 - x', got {value!r}")
     if isinstance(value, (int, float)):
-        return Multiplicity(check_number(value, where, FamilyError, low=0.0, low_open=True))
+        return Multiplicity(check_number(value, where, FamilyError, low=0.0, low_open=True, high=MAX_MULTIPLICITY))
     if not isinstance(value, str) or not value.strip():
         raise FamilyError(f"{where}: expected a positive number or an expression such as '12 - x', got {value!r}")
     constant = 0.0
@@ -112,6 +118,8 @@ def _parse_multiplicity(value: Any, where: str, variables: tuple[str, ...]) -> M
         if m is None or m.end() == pos or (not number and not name) or (star and not name) or (not first and not sign):
             raise FamilyError(f"{where}: cannot read {value!r} as a linear expression (at {text[pos:]!r})")
         coef = float(number) if number else 1.0
+        if coef > MAX_MULTIPLICITY:
+            raise FamilyError(f"{where}: coefficient {number} in {value!r} is larger than {MAX_MULTIPLICITY:g}")
         coef = -coef if sign == "-" else coef
         if name:
             if name not in variables:
@@ -254,8 +262,11 @@ class Family:
 
 
 def check_step(step: float, where: str) -> int:
-    """Number of grid units ``1/step``; raise FamilyError unless it is a whole number >= 1."""
+    """Number of grid units ``1/step``; raise FamilyError unless it is a whole number in 1..:data:`MAX_GRID_UNITS`."""
     step = check_number(step, where, FamilyError, low=0.0, high=1.0, low_open=True)
+    if step < 1.0 / MAX_GRID_UNITS:
+        raise FamilyError(f"{where}: step {step:g} is finer than the finest grid supported, 1/{MAX_GRID_UNITS} "
+                          f"= {1.0 / MAX_GRID_UNITS:g} (use Sobol sampling for dense coverage)")
     units = 1.0 / step
     if abs(units - round(units)) > _STEP_TOL * units:
         raise FamilyError(f"{where}: step {step:g} does not divide 1 into a whole number of parts (1/step = {units:g})")
@@ -323,7 +334,7 @@ def parse_family(data: dict[str, Any], source: str = "<family>") -> Family:
     sampling = t.string("sampling", "grid", choices=SAMPLINGS)
     step = t.number("step", 0.1)
     check_step(step, t.path("step"))
-    n_samples = t.integer("n_samples", 1024, low=1)
+    n_samples = t.integer("n_samples", 1024, low=1, high=MAX_SAMPLES)
 
     variables: list[Variable] = []
     for i, raw in enumerate(t.array("variables", [])):
@@ -334,7 +345,10 @@ def parse_family(data: dict[str, Any], source: str = "<family>") -> Family:
         values = vt.array("values")
         if not values:
             raise vt.fail("values", "expected a non-empty array of numbers")
-        nums = tuple(check_number(v, vt.path("values"), FamilyError) for v in values)
+        if len(values) > 1000:
+            raise vt.fail("values", f"{len(values)} values, more than the 1000 a variable may take")
+        nums = tuple(check_number(v, vt.path("values"), FamilyError, low=-MAX_MULTIPLICITY, high=MAX_MULTIPLICITY)
+                     for v in values)
         if len(set(nums)) != len(nums):
             raise vt.fail("values", f"repeated value in {list(nums)}")
         vt.finish()

@@ -24,7 +24,10 @@ are listed in ``attrs["provenance"]["conversions"]``.
 from __future__ import annotations
 
 import hashlib
+import io
 import math
+import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +35,7 @@ import pandas as pd
 
 from magnetscreen.datasets.composition import parse_composition
 from magnetscreen.datasets.errors import CompositionError, DataError
+from magnetscreen.datasets.tables import INTRINSIC
 
 __all__ = ["load_user_dataset", "PROPERTY_UNITS", "METADATA_COLUMNS"]
 
@@ -45,22 +49,79 @@ PROPERTY_UNITS: dict[str, dict[str, tuple[str, float, float]]] = {
     "T": {"K": ("T_K", 1.0, 0.0), "C": ("T_K", 1.0, 273.15)},
 }
 METADATA_COLUMNS = ("family", "method", "source", "locator", "read_at", "note")
-_PLAUSIBLE = {"Js_T": (0.0, 2.6), "K1_MJm3": (-30.0, 30.0), "muHA_T": (0.0, 150.0), "Tc_K": (0.0, 1500.0),
-              "T_K": (0.0, 1500.0)}
+
+
+#: Largest user dataset accepted.
+MAX_DATASET_BYTES = 256 * 2**20
+#: A number as a table may write it: ASCII digits, optional sign, decimals and exponent (no inf, nan, hex).
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _read(path: Path) -> pd.DataFrame:
+    """Every cell as read, CSV cells as strings (nothing converted by guesswork); DataError naming the file."""
     suffix = path.suffix.lower()
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise DataError(f"{path}: unsupported file type {suffix!r} (expected .csv or .parquet)")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"{path}: not a regular file")
+    if info.st_size == 0:
+        raise DataError(f"{path}: empty file (expected a header line and at least one row)")
+    if info.st_size > MAX_DATASET_BYTES:
+        raise DataError(f"{path}: {info.st_size} bytes, larger than the {MAX_DATASET_BYTES} bytes a dataset may have")
+    raw = path.read_bytes()
+    if suffix == ".csv":
+        if b"\0" in raw:
+            line = raw[: raw.index(b"\0")].count(b"\n") + 1
+            raise DataError(f"{path}: line {line}: NUL character (U+0000) in the file: not a text CSV, or corrupted")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise DataError(f"{path}: line {line}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, keep_default_na=False, na_values=[""])
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read as {suffix[1:]} ({exc})") from None
-    raise DataError(f"{path}: unsupported file type {suffix!r} (expected .csv or .parquet)")
+            return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        return pd.read_parquet(io.BytesIO(raw))
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: empty file (expected a header line and at least one row)") from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot read as {suffix[1:]} ({first})") from None
+
+
+def _numbers(series: pd.Series, column: str, path: Path) -> np.ndarray:
+    """A column's numbers: empty cells NaN; anything but a plain finite number (a boolean, 'inf', 'nan', a
+    non-ASCII digit, text) is a DataError naming the line and the value."""
+    if pd.api.types.is_bool_dtype(series):
+        raise DataError(f"{path}: line 2: column {column!r}: expected numbers, got booleans ({series.iloc[0]!r})")
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.flatnonzero(np.isinf(values))
+        if bad.size:
+            raise DataError(f"{path}: line {int(bad[0]) + 2}: column {column!r}: expected a finite number, got "
+                            f"{values[bad[0]]!r}")
+        return values
+    out = np.full(len(series), np.nan)
+    for i, value in enumerate(series.tolist()):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise DataError(f"{path}: line {i + 2}: column {column!r}: expected a number, got {value!r}")
+        text = value.strip(" ") if isinstance(value, str) else repr(value)
+        if text == "":
+            continue
+        if not _NUMBER.fullmatch(text):
+            raise DataError(f"{path}: line {i + 2}: column {column!r}: expected a number, got {value!r}")
+        out[i] = float(text)
+        if not math.isfinite(out[i]):
+            raise DataError(f"{path}: line {i + 2}: column {column!r}: expected a finite number, got {value!r}")
+    return out
 
 
 def _classify(column: str, path: Path) -> tuple[str, float, float] | None:
@@ -109,6 +170,8 @@ def load_user_dataset(path: str | Path, formula_column: str = "formula") -> pd.D
     """
     path = Path(path)
     raw = _read(path)
+    if len(raw) == 0:
+        raise DataError(f"{path}: no data rows (only a header: {list(map(str, raw.columns))})")
     if formula_column not in raw.columns:
         raise DataError(f"{path}: missing formula column {formula_column!r} (columns: {list(raw.columns)})")
     mapping: dict[str, tuple[str, float, float]] = {}
@@ -138,23 +201,17 @@ def load_user_dataset(path: str | Path, formula_column: str = "formula") -> pd.D
 
     conversions = {}
     for column, (target, scale, offset) in mapping.items():
-        values = pd.to_numeric(raw[column], errors="coerce")
-        bad = raw[column].notna() & values.isna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{path}: line {i + 2}: column {column!r}: expected a number, got {raw[column].iloc[i]!r}")
-        stored = values.astype("float64") * scale + offset
-        low, high = _PLAUSIBLE[target]
+        stored = pd.Series(_numbers(raw[column], column, path) * scale + offset)
+        spec = INTRINSIC.column(target)  # the shipped table's plausible range: one rule for both
         for i, value in enumerate(stored):
             if math.isnan(value):
                 continue
-            too_low = value <= low if target not in ("K1_MJm3", "T_K") else value < low
-            if not math.isfinite(value) or too_low or value >= high:
+            if not math.isfinite(value) or not spec.in_bounds(value):
                 given = raw[column].iloc[i]
                 given = given.item() if hasattr(given, "item") else given
                 raise DataError(
                     f"{path}: line {i + 2}: column {column!r}: {given!r} gives {target} = {value:g}, "
-                    f"outside the plausible range ({low:g}, {high:g})"
+                    f"outside the plausible range {spec.bounds_text()} {spec.unit}"
                 )
         out[target] = stored
         if (scale, offset) != (1.0, 0.0):

@@ -30,6 +30,7 @@ from scipy.stats import qmc
 
 from magnetscreen.datasets.elements import atomic_masses, canonical_rank, symbol_to_z
 from magnetscreen.datasets.errors import FamilyError
+from magnetscreen.datasets.composition import MAX_ATOMS, MAX_ELEMENTS, MIN_FRACTION
 from magnetscreen.datasets.families import Family, check_step
 from magnetscreen.descriptors import enumeration_kernels as _k
 from magnetscreen.descriptors.encoding import CompositionBatch, batch_from_arrays
@@ -162,6 +163,35 @@ class EnumerationPlan:
         return np.ascontiguousarray(points, dtype=np.float64), sample - lo
 
 
+def _check_representable(family: Family, var_mult: np.ndarray, units: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                         ks: np.ndarray) -> None:
+    """Refuse a family whose candidates could not be named and read back: more distinct elements than a
+    composition may have, more atoms per formula unit than :data:`MAX_ATOMS`, or an element that could occupy
+    less than :data:`MIN_FRACTION` of the atoms (its canonical name would round it to zero)."""
+    if len(family.elements) > MAX_ELEMENTS:
+        raise FamilyError(f"family {family.name!r}: {len(family.elements)} distinct elements, more than the "
+                          f"{MAX_ELEMENTS} a composition may have")
+    totals = var_mult.sum(axis=1)
+    if totals.max() > MAX_ATOMS:
+        raise FamilyError(f"family {family.name!r}: up to {totals.max():g} atoms per formula unit, more than "
+                          f"{MAX_ATOMS:g}")
+    largest = float(totals.max())
+    for s, site in enumerate(family.sites):
+        if ks[s] < 2:
+            continue
+        positive = var_mult[:, s][var_mult[:, s] > 0]
+        if positive.size == 0:
+            continue
+        smallest_share = min(max(int(lo[s, j]), 1) for j in range(ks[s]) if hi[s, j] >= 1) / int(units[s])
+        fraction = smallest_share * float(positive.min()) / largest
+        if fraction < 2 * MIN_FRACTION:  # a margin: the name rounds fractions to 6 decimals
+            raise FamilyError(
+                f"family {family.name!r}: site {site.name!r} can hold an element at {smallest_share:g} of its "
+                f"{positive.min():g} atoms in a formula unit of up to {largest:g} atoms (atomic fraction "
+                f"{fraction:.3g}), below twice the smallest representable fraction {MIN_FRACTION:g}: use a coarser step, "
+                "a larger multiplicity or a lower bound")
+
+
 def plan_enumeration(family: Family, *, chunk_size: int = 65536, seed: int = 0) -> EnumerationPlan:
     """Prepare the enumeration of ``family``.
 
@@ -258,6 +288,7 @@ def plan_enumeration(family: Family, *, chunk_size: int = 65536, seed: int = 0) 
     combos = [dict(zip([v.name for v in family.variables], values))
               for values in itertools.product(*[v.values for v in family.variables])]
     var_mult = np.array([[site.multiplicity.value(c) for site in sites] for c in combos], dtype=np.float64)
+    _check_representable(family, var_mult, units, lo, hi, ks)
     n_sobol = family.n_samples if dims else 1
     total = len(combos) * n_sobol
     for count in grid_counts.tolist():

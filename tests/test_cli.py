@@ -117,8 +117,8 @@ def test_interrupted_write_leaves_no_output(tmp_path, monkeypatch):
     out = tmp_path / "c.txt"
     original = enum.plans
 
-    def failing_plans(config):
-        for plan in original(config):
+    def failing_plans(config, max_candidates=None):
+        for plan in original(config, max_candidates):
             yield plan
             raise KeyboardInterrupt
 

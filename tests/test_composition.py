@@ -50,6 +50,18 @@ def test_valid_formulas(formula, expected):
         ("Fe0.0000001Co", "below the smallest representable fraction"),
         ("Fe" * 300, "longer than"),
         ("HHeLiBeBCNOFNeNaMgAlSiPSCl", "distinct elements"),
+        # regressions: each was silently changed before
+        ("Fe1Co0.000000001", "atomic fraction of Co is 1e-09, below the smallest representable fraction"),
+        ("Sm\0Co5", "control or invisible character U+0000 at position 2"),
+        ("Nd2Fe14B\nSmCo5", "a line break (U+000A) at position 8 is not allowed in a formula (one formula per"),
+        ("NaN", "reads as a missing value"),
+        ("nan", "reads as a missing value"),
+        ("None", "reads as a missing value"),
+        ("Fe\u00a0Co", "no-break space (U+00A0) at position 2"),
+        ("Fe\u0661\u0664", "non-ASCII digit '\u0661'"),
+        ("Fe14\tNd2B", "a tab (U+0009) at position 4"),
+        ("Fe\u200bCo", "U+200B"),
+        ("Fe" + "(" * 20 + "Co" + ")" * 20, "nested deeper than 16"),
     ],
 )
 def test_invalid_formulas_name_the_problem(formula, fragment):
@@ -108,3 +120,12 @@ def test_any_string_parses_or_raises_our_error(text):
         parse_composition(text)
     except CompositionError:
         pass
+
+
+def test_parsing_equals_pymatgen_on_valid_formulas():
+    """Our recursive descent reads the same amounts as pymatgen wherever both accept a formula."""
+    for formula in ["Nd2Fe14B", "(Nd0.8Dy0.2)2Fe14B", "Sm[Co0.8Cu0.2]5", "((Fe)2Co)3", "Sr0.9La0.1Fe12O19",
+                    "Fe.5Co.5", "Nd2 Fe14 B1", "(Sm(Co0.7Fe0.3)5)2Zr0.1"]:
+        ours = {str(k): v for k, v in parse_composition(formula).items()}
+        theirs = {str(k): v for k, v in Composition(formula).items()}
+        assert ours == pytest.approx(theirs), formula

@@ -225,3 +225,23 @@ def test_fixed_element_by_equal_bounds():
         amounts = Composition(name).get_el_amt_dict()
         assert amounts["Co"] == pytest.approx(2.8) and amounts["Fe"] == pytest.approx(11.2)
         assert "Dy" not in amounts
+
+
+def test_every_enumerated_name_parses():
+    """Canonical names of enumerated candidates always read back (grid and Sobol, every built-in family, and
+    a user family with a tiny-multiplicity site that used to print 'Nd0')."""
+    from magnetscreen.datasets import builtin_families, parse_family
+    from magnetscreen.datasets.composition import parse_composition
+    from magnetscreen.datasets.errors import FamilyError
+
+    for family in builtin_families():
+        for variant in (family, family.with_overrides(sampling="sobol", n_samples=600)):
+            names = plan_enumeration(variant, chunk_size=600, seed=5).chunk(0).batch.names()
+            for name in names.tolist():
+                assert parse_composition(name), name
+    tiny = {"name": "t", "description": "d", "prototype": "Fe", "structure": "s", "citation": "c", "reference": "r",
+            "sampling": "sobol", "n_samples": 100,
+            "sites": [{"name": "A", "multiplicity": 1000, "elements": ["Fe", "Co", "Ni"]},
+                      {"name": "B", "multiplicity": 0.01, "elements": ["Nd", "Pr"]}]}
+    with pytest.raises(FamilyError, match=r"atomic fraction 1e-08\), below twice the smallest representable"):
+        plan_enumeration(parse_family(tiny))

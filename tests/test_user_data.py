@@ -31,6 +31,13 @@ def test_units_are_converted_and_recorded(tmp_path):
     assert prov["rows"] == 2 and prov["conversions"]["Tc_C"] == "Tc_K = 1 * Tc_C + 273.15"
 
 
+def test_parquet_booleans_are_not_numbers(tmp_path):
+    path = tmp_path / "b.parquet"
+    pd.DataFrame({"formula": ["Fe", "Co"], "Tc_K": [True, True]}).to_parquet(path)
+    with pytest.raises(DataError, match="column 'Tc_K': expected numbers, got booleans"):
+        load_user_dataset(path)
+
+
 def test_parquet(tmp_path):
     path = tmp_path / "u.parquet"
     pd.DataFrame({"composition": ["FeNi", "MnBi"], "Tc_K": [820.0, 633.0]}).to_parquet(path)
@@ -48,8 +55,20 @@ def test_parquet(tmp_path):
         ("formula,Tc_K,Tc_C\nFe,1043,770\n", "columns 'Tc_K' and 'Tc_C' both give Tc_K"),
         ("formula,Tc_K\nFe,1043\nNd2Fe14X,585\n", "line 3: column 'formula': 'Nd2Fe14X': unknown element 'X'"),
         ("formula,Tc_K\nFe,hot\n", "line 2: column 'Tc_K': expected a number, got 'hot'"),
-        ("formula,Js_T\nFe,3.5\n", "line 2: column 'Js_T': 3.5 gives Js_T = 3.5, outside the plausible range"),
+        ("formula,Js_T\nFe,3.5\n", "line 2: column 'Js_T': '3.5' gives Js_T = 3.5, outside the plausible range"),
         ("formula,Tc_K,Js_T\nFe,1043,\nCo,,\n", "line 3: no property value"),
+        # regressions: each of these was silently accepted or changed before
+        ("formula,Tc_K\nFe,True\nCo,True\n", "line 2: column 'Tc_K': expected a number, got 'True'"),
+        ("formula,Tc_K\nSm\0Co5,1000\n", "line 2: NUL character"),
+        ('formula,Tc_K\n"Nd2Fe14B\nSmCo5",585\n', "line 2: column 'formula': 'Nd2Fe14B\\nSmCo5': a line break"),
+        ("formula,Tc_K\nNaN,300\n", "line 2: column 'formula': 'NaN': reads as a missing value"),
+        ("formula,Tc_K\n", "no data rows (only a header"),
+        ("", "empty file"),
+        ("formula,Tc_K\nFe,\u0661\u0660\u0664\u0663\n", "line 2: column 'Tc_K': expected a number, got '\u0661"),
+        ("formula,Tc_K\nFe,1043\u00a0\n", "line 2: column 'Tc_K': expected a number"),
+        ("formula,Tc_K\nFe,inf\n", "line 2: column 'Tc_K': expected a number, got 'inf'"),
+        ("formula,Tc_K\nFe,0x400\n", "line 2: column 'Tc_K': expected a number, got '0x400'"),
+        ("formula,Tc_K\nFe1Co0.000000001,1043\n", "atomic fraction of Co is 1e-09"),
     ],
 )
 def test_errors_name_line_and_value(tmp_path, text, fragment):

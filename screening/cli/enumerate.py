@@ -21,6 +21,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "parquet"), default=None,
                    help="output format (default: from the file suffix)")
     p.add_argument("--chunk-size", type=int, default=None, metavar="N", help="override the config's chunk size")
+    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
+                   help="refuse a plan of more candidates (default: the config's [run] max_candidates, 10^9)")
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
     p.set_defaults(func=run)
     return p
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     fmt = args.format or ("parquet" if out.suffix.lower() in (".parquet", ".pq") else "text")
     started = time.perf_counter()
-    summary = write_candidates(config, out, fmt)
+    summary = write_candidates(config, out, fmt, max_candidates=args.max_candidates)
     elapsed = time.perf_counter() - started
     if not args.quiet:
         for family, (grid, kept) in summary.items():

@@ -43,6 +43,7 @@ from typing import Any
 from magnetscreen.datasets.errors import ConfigError, DataError, FamilyError
 from magnetscreen.datasets.families import (
     CONSTRAINT_KINDS,
+    MAX_SAMPLES,
     SAMPLINGS,
     CompositionConstraint,
     Family,
@@ -113,7 +114,7 @@ def _family(raw: Any, where: str, base_dir: Path, constraints: tuple[Composition
         raise ConfigError(f"{where}: {exc}") from None
     step = t.number("step", None, low=0.0, high=1.0, low_open=True)
     sampling = t.string("sampling", None, choices=SAMPLINGS)
-    n_samples = t.integer("n_samples", None, low=1)
+    n_samples = t.integer("n_samples", None, low=1, high=MAX_SAMPLES)
     bounds: dict[str, dict[str, tuple[float, float]]] = {}
     bt = t.table("bounds", {})
     if isinstance(bt, Table):

@@ -484,7 +484,7 @@ class RunFolder:
 
                 pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
             else:
-                frame.to_csv(tmp, index=False, float_format="%.10g")
+                frame.to_csv(tmp, index=False)  # shortest repr of each float: reads back exactly
 
     def read_table(self, name: str) -> pd.DataFrame:
         """A result table, checked against the contract; RunError names the file and the problem."""
@@ -498,7 +498,8 @@ class RunFolder:
             else:
                 dtypes = {c.name: (str if c.dtype == "str" else None) for c in specs}
                 frame = pd.read_csv(path, dtype={k: v for k, v in dtypes.items() if v}, keep_default_na=False,
-                                    na_values={c.name: [""] for c in specs if c.dtype != "str"})
+                                    na_values={c.name: [""] for c in specs if c.dtype != "str"},
+                                    float_precision="round_trip")
         except (OSError, ValueError) as exc:  # pyarrow's errors are ValueErrors or OSErrors
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RunError(f"{path}: not a readable {'Parquet' if filename.endswith('.parquet') else 'CSV'} file ({first})") from None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.descriptors.enumeration import Chunk, EnumerationPlan, plan_enumeration
 from magnetscreen.screening.engine.config import RunConfig
 from magnetscreen.screening.engine.outputs import atomic_path
@@ -14,18 +15,36 @@ from magnetscreen.screening.engine.outputs import atomic_path
 __all__ = ["plans", "iter_chunks", "write_candidates"]
 
 
-def plans(config: RunConfig) -> list[EnumerationPlan]:
-    """One enumeration plan per family of ``config``, in config order."""
-    return [plan_enumeration(f, chunk_size=config.chunk_size, seed=config.seed) for f in config.families]
+def plans(config: RunConfig, max_candidates: int | None = None) -> list[EnumerationPlan]:
+    """One enumeration plan per family of ``config``, in config order, refused before anything is enumerated
+    when they hold more than ``max_candidates`` (default ``config.max_candidates``) candidates together.
+
+    Raises
+    ------
+    ConfigError
+        The plan is too large: the message gives its exact count per family and how to raise the limit.
+    """
+    limit = config.max_candidates if max_candidates is None else max_candidates
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"--max-candidates: expected an integer >= 1, got {limit!r}")
+    out = [plan_enumeration(f, chunk_size=config.chunk_size, seed=config.seed) for f in config.families]
+    total = sum(p.total for p in out)
+    if total > limit:
+        sizes = ", ".join(f"{p.family.name} {p.total:,}" for p in out)
+        raise ConfigError(f"the plan has {total:,} candidates ({sizes}), more than the limit of {limit:,}: use a "
+                          "coarser step, fewer samples or narrower bounds, or raise [run] max_candidates / "
+                          "--max-candidates")
+    return out
 
 
 def iter_chunks(config: RunConfig) -> Iterator[Chunk]:
     """Every chunk of every family of ``config``, lazily, in a deterministic order."""
-    for plan in plans(config):
+    for plan in planned:
         yield from plan.chunks()
 
 
-def write_candidates(config: RunConfig, out: Path, fmt: str = "text") -> dict[str, tuple[int, int]]:
+def write_candidates(config: RunConfig, out: Path, fmt: str = "text",
+                     max_candidates: int | None = None) -> dict[str, tuple[int, int]]:
     """Write the canonical formulas of every candidate of ``config`` to ``out`` (atomically).
 
     Parameters
@@ -44,10 +63,11 @@ def write_candidates(config: RunConfig, out: Path, fmt: str = "text") -> dict[st
     if fmt not in ("text", "parquet"):
         raise ValueError(f"fmt must be 'text' or 'parquet', got {fmt!r}")
     summary: dict[str, tuple[int, int]] = {}
+    planned = plans(config, max_candidates)
     with atomic_path(out) as tmp:
         if fmt == "text":
             with open(tmp, "w", encoding="ascii") as handle:
-                for plan in plans(config):
+                for plan in planned:
                     kept = 0
                     for chunk in plan.chunks():
                         names = chunk.batch.names()
@@ -62,7 +82,7 @@ def write_candidates(config: RunConfig, out: Path, fmt: str = "text") -> dict[st
 
             schema = pa.schema([("family", pa.string()), ("candidate_index", pa.int64()), ("formula", pa.string())])
             with pq.ParquetWriter(tmp, schema) as writer:
-                for plan in plans(config):
+                for plan in planned:
                     kept = 0
                     for chunk in plan.chunks():
                         names = chunk.batch.names()

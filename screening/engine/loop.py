@@ -28,6 +28,7 @@ from magnetscreen.datasets.provenance import bytes_sha256, package_version, vers
 from magnetscreen.screening.engine import contract as c
 from magnetscreen.screening.engine.backends import Backend, choose_backend, run_tasks
 from magnetscreen.screening.engine.config import RunConfig
+from magnetscreen.screening.engine.enumerate import plans as checked_plans
 from magnetscreen.screening.engine.merge import Merger, explore_list
 from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch
 from magnetscreen.screening.engine.ranking import rank_order
@@ -312,9 +313,6 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
         raise ConfigError(f"--dask-workers: expected an integer >= 1, got {dask_workers}")
     if scheduler is not None and dask_workers is not None:
         raise ConfigError("give either --scheduler (an existing Dask cluster) or --dask-workers (a local one)")
-    limit = config.max_candidates if max_candidates is None else max_candidates
-    if limit < 1:
-        raise ConfigError(f"--max-candidates: expected an integer >= 1, got {limit}")
     backend = choose_backend(workers, scheduler, dask_workers)
     from magnetscreen.datasets.supply import load_scenario
     from magnetscreen.models.risk import element_risk_array, parse_as_of
@@ -322,14 +320,9 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
 
     s = config.screen
     scenario = load_scenario(s.scenario_path or s.scenario)
+    checked_plans(config, max_candidates)  # refuse a plan too large before anything is enumerated
     probe = run_context(config, dt.date.today(), scenario, element_risk=np.zeros(0))
     plans = [probe.plan(i) for i in range(len(config.families))]
-    total = sum(p.total for p in plans)
-    if total > limit:
-        sizes = ", ".join(f"{p.family.name} {p.total:,}" for p in plans)
-        raise ConfigError(f"the plan has {total:,} candidates ({sizes}), more than the limit of {limit:,}: use a "
-                          "coarser step, fewer samples or narrower bounds, or raise [run] max_candidates / "
-                          "--max-candidates")
     models = load_surrogates(models_dir)
 
     with folder.lock(), _terminate_as_interrupt():
