@@ -70,10 +70,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    import numba
-    import pymatgen.core
-
     from importlib.metadata import version
+
+    import numba
 
     ours(args.chunk_size, args.chunk_size)  # compile / load the numba cache outside the timing
     ours_times = [ours(args.n, args.chunk_size) for _ in range(args.repeats)]

@@ -85,11 +85,11 @@ def main() -> None:
             best = {"sklearn": np.inf, **{t: np.inf for t in threads}}
             reference = None
             for _ in range(args.repeats):
-                elapsed, reference = _timed(lambda: model.predict(X))
+                elapsed, reference = _timed(lambda model=model: model.predict(X))
                 best["sklearn"] = min(best["sklearn"], elapsed)
                 for t in threads:
                     numba.set_num_threads(t)
-                    elapsed, (mean, spread) = _timed(lambda: flat.predict(X))
+                    elapsed, (mean, spread) = _timed(lambda flat=flat: flat.predict(X))
                     best[t] = min(best[t], elapsed)
                     assert np.array_equal(mean, reference), f"{name}, {t} thread(s): output differs from sklearn"
             print(f"  scikit-learn predict (n_jobs=1): {n / best['sklearn']:,.0f} rows/s")

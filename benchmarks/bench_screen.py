@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from magnetscreen.screening.bench import measure as bench
 from magnetscreen.screening.bench import baselines as baselines
+from magnetscreen.screening.bench import measure as bench
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Union
 
 from pymatgen.core import Composition
 
@@ -35,7 +34,7 @@ from magnetscreen.datasets.errors import CompositionError
 
 __all__ = ["CompositionLike", "parse_composition", "MAX_ELEMENTS", "MAX_ATOMS", "MIN_FRACTION"]
 
-CompositionLike = Union[str, Mapping[str, float], Composition]
+CompositionLike = str | Mapping[str, float] | Composition
 
 #: Most distinct elements a composition may have.
 MAX_ELEMENTS = 16
@@ -250,11 +249,9 @@ def parse_composition(value: CompositionLike) -> Composition:
                                    "compound of those elements is meant)")
         _check_characters(value)
         amounts = _evaluate(value)
-        for element, amount in amounts.items():
-            if amount / sum(amounts.values()) < MIN_FRACTION:
-                break
-        else:
-            _same_as_pymatgen(value, amounts)
+        total = sum(amounts.values())
+        if all(amount / total >= MIN_FRACTION for amount in amounts.values()):
+            _same_as_pymatgen(value, amounts)  # a fraction below the limit is reported by _check_amounts below
     elif isinstance(value, Mapping):
         label = repr(dict(value))
         amounts = dict(value)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from typing import Any
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -88,19 +89,19 @@ def _valence_subshells(structure: str) -> list[tuple[int, str, int]]:
     return out
 
 
-def hund_ion(n_electrons: int, l: int = 3) -> tuple[float, float, float, float]:
-    """S, L, J and g_J of ``n_electrons`` in a subshell of orbital momentum ``l`` by Hund's rules.
+def hund_ion(n_electrons: int, ell: int = 3) -> tuple[float, float, float, float]:
+    """S, L, J and g_J of ``n_electrons`` in a subshell of orbital momentum ``ell`` by Hund's rules.
 
     >>> hund_ion(9)  # Dy3+ 4f9: 6H15/2
     (2.5, 5.0, 7.5, 1.3333333333333333)
     """
-    slots = 2 * l + 1
+    slots = 2 * ell + 1
     if not 0 <= n_electrons <= 2 * slots:
-        raise ValueError(f"{n_electrons} electrons do not fit a subshell with l={l}")
+        raise ValueError(f"{n_electrons} electrons do not fit a subshell with l={ell}")
     up = min(n_electrons, slots)
     down = n_electrons - up
     spin = (up - down) / 2
-    ml = list(range(l, -l - 1, -1))
+    ml = list(range(ell, -ell - 1, -1))
     orbital = abs(sum(ml[:up]) + sum(ml[:down]))
     total = abs(orbital - spin) if n_electrons < slots else orbital + spin
     if total == 0:
@@ -118,7 +119,7 @@ def build_element_table() -> pd.DataFrame:
         warnings.simplefilter("ignore")  # pymatgen warns for each missing property
         for z in range(1, 104):
             el = Element.from_Z(z)
-            row: dict[str, object] = {"Z": z, "symbol": el.symbol}
+            row: dict[str, Any] = {"Z": z, "symbol": el.symbol}
             row["mendeleev_no"] = _float(el.mendeleev_no)
             row["atomic_mass_u"] = _float(el.atomic_mass)
             row["group"] = float(el.group)
@@ -136,8 +137,8 @@ def build_element_table() -> pd.DataFrame:
                 shells = [(n, e) for n, k, e in valence if k == kind]
                 row[f"n_{kind}_valence"] = float(sum(e for _, e in shells))
                 row[f"n_{kind}_unfilled"] = float(sum(_CAPACITY[kind] - e for _, e in shells))
-            row["n_valence"] = float(sum(row[f"n_{k}_valence"] for k in "spdf"))
-            row["n_unfilled"] = float(sum(row[f"n_{k}_unfilled"] for k in "spdf"))
+            row["n_valence"] = sum(float(row[f"n_{k}_valence"]) for k in "spdf")
+            row["n_unfilled"] = sum(float(row[f"n_{k}_unfilled"]) for k in "spdf")
             for kind in "df":
                 slots = 2 * _L[kind] + 1
                 unpaired = 0

@@ -22,7 +22,16 @@ class MagnetscreenError(ValueError):
 
 
 class CompositionError(MagnetscreenError):
-    """A formula or an ``{element: amount}`` mapping that is not a valid composition."""
+    """A formula or an ``{element: amount}`` mapping that is not a valid composition.
+
+    ``index`` is the position of the composition in a batch input (None for a single one) and ``detail`` the
+    message about the composition itself, so that a caller can name the line of a file.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.index = index
+        self.detail = detail if detail is not None else message
 
 
 class FamilyError(MagnetscreenError):

@@ -141,7 +141,7 @@ class Table:
             raise self.fail(key, f"expected an array, got {type(value).__name__} {value!r}")
         return value
 
-    def table(self, key: str, default: Any = ...) -> "Table | Any":
+    def table(self, key: str, default: Any = ...) -> Table | Any:
         value = self.raw(key, default)
         if value is default and default is not ...:
             return value
@@ -221,7 +221,9 @@ class Column:
     def bounds_text(self) -> str:
         low = "-inf" if self.low is None else f"{self.low:g}"
         high = "inf" if self.high is None else f"{self.high:g}"
-        return f"{'(' if self.low_open or self.low is None else '['}{low}, {high}{')' if self.high_open or self.high is None else ']'}"
+        left = "(" if self.low_open or self.low is None else "["
+        right = ")" if self.high_open or self.high is None else "]"
+        return f"{left}{low}, {high}{right}"
 
     def in_bounds(self, number: float) -> bool:
         if self.low is not None and (number <= self.low if self.low_open else number < self.low):

@@ -23,13 +23,13 @@ the formula and the gaps are documented in ``docs/supply-risk.md``.
 from __future__ import annotations
 
 import datetime as dt
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -162,7 +162,7 @@ def supply_table_names() -> tuple[str, ...]:
     return tuple(SUPPLY_TABLES)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> pd.DataFrame:
     spec = SUPPLY_TABLES[name]
     ref = resources.files("magnetscreen.datasets") / "data" / "supply" / spec.filename
@@ -258,7 +258,8 @@ def export_control_events() -> tuple[ExportControlEvent, ...]:
     return tuple(events)
 
 
-def active_controls(as_of: dt.date, events: tuple[ExportControlEvent, ...]) -> dict[str, tuple[ExportControlEvent, ...]]:
+def active_controls(as_of: dt.date, events: tuple[ExportControlEvent, ...]
+                    ) -> dict[str, tuple[ExportControlEvent, ...]]:
     """Controls in force at ``as_of``, by element symbol.
 
     An event is in force when it is a ``licensing`` or ``ban`` event with ``effective <= as_of`` (or no
@@ -384,10 +385,10 @@ def supply_inputs() -> SupplyInputs:
     """The baseline inputs selected from the shipped tables (see the module docstring for the rules)."""
     trade = _load("trade")
     mitigation = _load("mitigation")
-    vintage = {name: {"years": _load(name).attrs["provenance"]["years"],
-                      "sha256": _load(name).attrs["provenance"]["sha256"]} for name in SUPPLY_TABLES}
+    vintage: dict[str, Any] = {name: {"years": _load(name).attrs["provenance"]["years"],
+                                      "sha256": _load(name).attrs["provenance"]["sha256"]} for name in SUPPLY_TABLES}
     events = export_control_events()
-    vintage["events_through"] = max(e.effective for e in events).isoformat()
+    vintage["events_through"] = max(e.effective for e in events if e.effective is not None).isoformat()
     return SupplyInputs(
         shares=MappingProxyType(_select_shares(_load("production"))),
         import_reliance=MappingProxyType(_select_latest(trade, "us_net_import_reliance_pct", 0.01)),
@@ -521,7 +522,7 @@ def parse_scenario(data: Mapping[str, Any], where: str = "scenario") -> Scenario
             raise p.fail("shares", f"shares sum to {sum(s for _, s in shares):g}, expected at most 1")
         p.finish()
         production.append(ProductionChange(elements, stage, scale, shares))
-    changes = {}
+    changes: dict[str, list[ValueChange]] = {}
     for key, allowed in (("trade", {"import_reliance_pct": 100.0, "feoc_import_share": 1.0}),
                          ("mitigation", {"eol_rir": 1.0, "substitution_index": 1.0})):
         changes[key] = []
@@ -536,7 +537,7 @@ def parse_scenario(data: Mapping[str, Any], where: str = "scenario") -> Scenario
                 raise c.fail(next(iter(allowed)), f"expected at least one of {', '.join(allowed)}")
             changes[key].append(ValueChange(elements, values))
     known = {e.event_id for e in export_control_events()}
-    events = []
+    events: list[ExportControlEvent] = []
     for i, raw in enumerate(t.array("export_control", [])):
         e = Table(raw, f"{t.path('export_control')}[{i}]", ConfigError)
         event_id = e.string("id")
@@ -558,6 +559,7 @@ def parse_scenario(data: Mapping[str, Any], where: str = "scenario") -> Scenario
         if item not in known:
             raise t.fail("remove_events", f"unknown event id {item!r} (shipped: {', '.join(sorted(known))})")
     t.finish()
+    assert date is not None  # "date" is required: _date raised otherwise
     return Scenario(name, date, description, rationale, tuple(production), tuple(changes["trade"]),
                     tuple(changes["mitigation"]), tuple(events), tuple(remove))
 
@@ -622,11 +624,11 @@ def apply_scenario(inputs: SupplyInputs, scenario: Scenario) -> SupplyInputs:
     source = f"scenario:{scenario.name}"
     tables = {"import_reliance_pct": dict(inputs.import_reliance), "feoc_import_share": dict(inputs.feoc_share),
               "eol_rir": dict(inputs.eol_rir), "substitution_index": dict(inputs.substitution_index)}
-    for change in scenario.trade + scenario.mitigation:
-        for element in change.elements:
-            for key, value in change.values:
-                scale = 0.01 if key == "import_reliance_pct" else 1.0
-                tables[key][element] = (value * scale, scenario.date.year, source)
+    for value_change in scenario.trade + scenario.mitigation:
+        for element in value_change.elements:
+            for name, value in value_change.values:
+                scale = 0.01 if name == "import_reliance_pct" else 1.0
+                tables[name][element] = (value * scale, scenario.date.year, source)
     events = tuple(e for e in inputs.events if e.event_id not in scenario.remove_events) + scenario.add_events
     ids = {e.event_id for e in events}
     for e in scenario.add_events:

@@ -15,9 +15,8 @@ Tables:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from pathlib import Path
 
 import pandas as pd
 
@@ -60,10 +59,14 @@ INTRINSIC = TableSpec(
         Column("T_K", "float", "K", low=0.0, high=1500.0, high_open=True,
                description="temperature of Js, K1, muHA (0 for DFT ground-state values)"),
         Column("T_K_nominal", "bool", description="true when the source says only 'room temperature'"),
-        Column("Js_T", "float", "T", low=0.0, high=2.6, description="saturation polarization mu0*Ms", low_open=True, high_open=True),
-        Column("K1_MJm3", "float", "MJ/m^3", low=-30.0, high=30.0, description="first anisotropy constant", low_open=True, high_open=True),
-        Column("muHA_T", "float", "T", low=0.0, high=150.0, description="anisotropy field mu0*HA", low_open=True, high_open=True),
-        Column("Tc_K", "float", "K", low=0.0, high=1500.0, description="Curie temperature", low_open=True, high_open=True),
+        Column("Js_T", "float", "T", low=0.0, high=2.6, low_open=True, high_open=True,
+               description="saturation polarization mu0*Ms"),
+        Column("K1_MJm3", "float", "MJ/m^3", low=-30.0, high=30.0, low_open=True, high_open=True,
+               description="first anisotropy constant"),
+        Column("muHA_T", "float", "T", low=0.0, high=150.0, low_open=True, high_open=True,
+               description="anisotropy field mu0*HA"),
+        Column("Tc_K", "float", "K", low=0.0, high=1500.0, low_open=True, high_open=True,
+               description="Curie temperature"),
     ) + _PROVENANCE,
     property_columns=("Js_T", "K1_MJm3", "muHA_T", "Tc_K"),
 )
@@ -74,7 +77,8 @@ CURIE = TableSpec(
     description="Experimental Curie temperatures of intermetallics, alloys and oxides relevant to magnets",
     columns=(
         Column("formula", "formula", required=True, description="chemical formula"),
-        Column("Tc_K", "float", "K", required=True, low=0.0, high=1500.0, description="Curie temperature", low_open=True, high_open=True),
+        Column("Tc_K", "float", "K", required=True, low=0.0, high=1500.0, low_open=True, high_open=True,
+               description="Curie temperature"),
     ) + _PROVENANCE,
     property_columns=("Tc_K",),
 )
@@ -93,7 +97,7 @@ def _read(spec: TableSpec) -> tuple[pd.DataFrame, str]:
         return read_table(path, spec, spec.filename)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> pd.DataFrame:
     spec = TABLES[name]
     frame, digest = _read(spec)

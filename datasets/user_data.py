@@ -200,9 +200,9 @@ def load_user_dataset(path: str | Path, formula_column: str = "formula") -> pd.D
             raise DataError(f"{path}: line {i}: column {formula_column!r}: {exc}") from None
 
     conversions = {}
-    for column, (target, scale, offset) in mapping.items():
+    for column, (stored_as, scale, offset) in mapping.items():
         stored = pd.Series(_numbers(raw[column], column, path) * scale + offset)
-        spec = INTRINSIC.column(target)  # the shipped table's plausible range: one rule for both
+        spec = INTRINSIC.column(stored_as)  # the shipped table's plausible range: one rule for both
         for i, value in enumerate(stored):
             if math.isnan(value):
                 continue
@@ -210,12 +210,12 @@ def load_user_dataset(path: str | Path, formula_column: str = "formula") -> pd.D
                 given = raw[column].iloc[i]
                 given = given.item() if hasattr(given, "item") else given
                 raise DataError(
-                    f"{path}: line {i + 2}: column {column!r}: {given!r} gives {target} = {value:g}, "
+                    f"{path}: line {i + 2}: column {column!r}: {given!r} gives {stored_as} = {value:g}, "
                     f"outside the plausible range {spec.bounds_text()} {spec.unit}"
                 )
-        out[target] = stored
+        out[stored_as] = stored
         if (scale, offset) != (1.0, 0.0):
-            conversions[column] = f"{target} = {scale:g} * {column} + {offset:g}"
+            conversions[column] = f"{stored_as} = {scale:g} * {column} + {offset:g}"
     props = [t for t, _, _ in mapping.values() if t != "T_K"]
     if props:
         empty = out[props].isna().all(axis=1)

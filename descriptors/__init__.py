@@ -2,8 +2,6 @@
 
 from magnetscreen.datasets.errors import CompositionError
 from magnetscreen.descriptors.composition import parse_composition
-from magnetscreen.descriptors.featurize import CompositionFeaturizer, feature_names, featurize
-from magnetscreen.descriptors.hree import hree_intensity
 from magnetscreen.descriptors.encoding import (
     CompositionBatch,
     batch_from_arrays,
@@ -12,6 +10,8 @@ from magnetscreen.descriptors.encoding import (
     decode,
     encode,
 )
+from magnetscreen.descriptors.featurize import CompositionFeaturizer, feature_names, featurize
+from magnetscreen.descriptors.hree import hree_intensity
 
 __all__ = [
     "CompositionError",

@@ -27,7 +27,7 @@ reduced formula. Two compositions have the same name exactly when their atomic f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -101,7 +101,7 @@ class CompositionBatch:
         """Canonical formula of every row, as a numpy array of ``str``."""
         return canonical_formulas(self)
 
-    def take(self, rows: np.ndarray) -> "CompositionBatch":
+    def take(self, rows: np.ndarray | slice) -> CompositionBatch:
         """The rows ``rows`` (integer indices or boolean mask) as a new batch."""
         return CompositionBatch(self.elements[rows], self.fractions[rows], self.mass_fractions[rows])
 
@@ -157,20 +157,17 @@ def encode(compositions: Iterable[CompositionLike] | CompositionLike, width: int
     Examples
     --------
     >>> batch = encode(["Fe14Nd2B", "SmCo5"])
-    >>> list(batch.names())
+    >>> batch.names().tolist()
     ['Nd2Fe14B', 'SmCo5']
     """
-    if isinstance(compositions, str) or hasattr(compositions, "items"):
-        compositions = [compositions]
+    items = [compositions] if isinstance(compositions, str) or hasattr(compositions, "items") else compositions
     rows = []
-    for i, composition in enumerate(compositions):
+    for i, composition in enumerate(items):
         try:
             rows.append(_row(composition))
         except CompositionError as exc:
-            error = CompositionError(f"composition #{i}: {exc}")
-            error.index = i  # position in the input, for callers that map it to a file line
-            error.detail = str(exc)
-            raise error from None
+            # the position in the input, for callers that map it to a file line
+            raise CompositionError(f"composition #{i}: {exc}", index=i, detail=str(exc)) from None
     needed = max((len(z) for z, _ in rows), default=1)
     if width is None:
         width = needed

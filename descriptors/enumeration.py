@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import qmc
 
+from magnetscreen.datasets.composition import MAX_ATOMS, MAX_ELEMENTS, MIN_FRACTION
 from magnetscreen.datasets.elements import atomic_masses, canonical_rank, symbol_to_z
 from magnetscreen.datasets.errors import FamilyError
-from magnetscreen.datasets.composition import MAX_ATOMS, MAX_ELEMENTS, MIN_FRACTION
 from magnetscreen.datasets.families import Family, check_step
 from magnetscreen.descriptors import enumeration_kernels as _k
 from magnetscreen.descriptors.encoding import CompositionBatch, batch_from_arrays
@@ -188,8 +188,8 @@ def _check_representable(family: Family, var_mult: np.ndarray, units: np.ndarray
             raise FamilyError(
                 f"family {family.name!r}: site {site.name!r} can hold an element at {smallest_share:g} of its "
                 f"{positive.min():g} atoms in a formula unit of up to {largest:g} atoms (atomic fraction "
-                f"{fraction:.3g}), below twice the smallest representable fraction {MIN_FRACTION:g}: use a coarser step, "
-                "a larger multiplicity or a lower bound")
+                f"{fraction:.3g}), below twice the smallest representable fraction {MIN_FRACTION:g}: use a "
+                "coarser step, a larger multiplicity or a lower bound")
 
 
 def plan_enumeration(family: Family, *, chunk_size: int = 65536, seed: int = 0) -> EnumerationPlan:

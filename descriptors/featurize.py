@@ -33,7 +33,7 @@ statistics this follows). P. G. de Gennes, J. Phys. Radium 23, 510 (1962).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -76,7 +76,7 @@ def _z(symbols: Sequence[str]) -> list[int]:
     return [table[s] for s in symbols]
 
 
-@lru_cache(maxsize=None)
+@cache
 def property_table(properties: tuple[str, ...] = DEFAULT_PROPERTIES) -> np.ndarray:
     """float64 array (N_Z, P): row Z holds the properties of element Z (row 0 is padding, NaN)."""
     unknown = [p for p in properties if p not in ELEMENT_COLUMNS or p == "symbol"]
@@ -209,7 +209,7 @@ class CompositionFeaturizer(TransformerMixin, BaseEstimator):
         return self.feature_names_out_
 
 
-def _as_formulas(X) -> list:
+def _as_formulas(X) -> list | CompositionBatch:
     if isinstance(X, CompositionBatch):
         return X
     if isinstance(X, str):

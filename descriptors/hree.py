@@ -7,7 +7,7 @@ heavy rare earth per kilogram of magnet phase. The sets (``default``: Gd..Lu and
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from magnetscreen.descriptors.hree_kernels import hree_intensity_kernel
 __all__ = ["hree_intensity", "hree_mask"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def hree_mask(set_name: str = "default") -> np.ndarray:
     """Boolean array of shape (N_Z,), True for the elements of the named HREE set."""
     mask = np.zeros(N_Z, dtype=np.bool_)

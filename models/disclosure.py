@@ -22,11 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from importlib import metadata
 
 from magnetscreen.datasets.elements import element_symbols
 from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.datasets.hree import hree_set, hree_set_names
+from magnetscreen.datasets.provenance import package_version
 from magnetscreen.datasets.supply import STAGES, Scenario, SupplyInputs, active_controls
 from magnetscreen.descriptors.encoding import encode
 from magnetscreen.descriptors.hree import hree_intensity
@@ -104,24 +104,19 @@ DISCLOSURE_JSON_SCHEMA = {
 }
 
 
-def _version() -> str:
-    try:
-        return metadata.version("magnetscreen")
-    except metadata.PackageNotFoundError:  # source tree not installed
-        return "unknown"
-
-
 def _round(x: float, digits: int = 6) -> float:
     return float(round(float(x), digits))
 
 
 def _stage_block(stage: str, present: list[tuple[str, float]], inputs: SupplyInputs, threshold_share: float) -> dict:
-    elements, without, by_country = [], [], {}
+    elements: list[dict] = []
+    without: list[str] = []
+    by_country: dict[str, float] = {}
     concentrated = missing = 0.0
     for symbol, mass in present:
         data = inputs.shares.get((symbol, stage))
         named = [(c, s) for c, s in zip(data.countries, data.shares) if c != "ROW"] if data else []
-        if not named:
+        if data is None or not named:
             without.append(symbol)
             missing += mass
             continue
@@ -231,7 +226,7 @@ def disclose(compositions: Iterable | str, as_of: dt.date | str | None = None,
                 "elements": vintage_elements,
                 "tables": tables,
                 "export_control_events_through": str(inputs.vintage.get("events_through", "")),
-                "magnetscreen_version": _version(),
+                "magnetscreen_version": package_version(),
             },
         })
     return records

@@ -154,7 +154,7 @@ def read_tensors(path: str | Path, specs: dict[str, ArraySpec]) -> tuple[dict[st
 def write_folder_manifest(directory: str | Path, files: list[str], info: dict[str, Any]) -> dict[str, str]:
     """Write ``manifest.json`` listing ``files`` (size and SHA-256 each) and ``info``; returns name -> SHA-256."""
     directory = Path(directory)
-    entries = {}
+    entries: dict[str, dict[str, Any]] = {}
     for name in sorted(files):
         path = directory / name
         entries[name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
@@ -179,7 +179,8 @@ def read_json_file(path: Path, what: str) -> Any:
         raise ModelFileError(f"{path}: {what} is nested too deeply") from None
 
 
-def verify_folder(directory: str | Path, format_name: str, format_version: int) -> tuple[dict[str, Any], dict[str, str]]:
+def verify_folder(directory: str | Path, format_name: str, format_version: int
+                  ) -> tuple[dict[str, Any], dict[str, str]]:
     """Check a model folder's detached manifest and every file it lists (size, SHA-256) before any is read.
 
     Returns
@@ -215,7 +216,8 @@ def verify_folder(directory: str | Path, format_name: str, format_version: int) 
     for name, entry in sorted(files.items()):
         if not isinstance(name, str) or "/" in name or name.startswith(".") or name == FOLDER_MANIFEST:
             raise ModelFileError(f"{path}: files: {name!r} is not a file name of the folder")
-        if not isinstance(entry, dict) or not isinstance(entry.get("bytes"), int) or not isinstance(entry.get("sha256"), str):
+        if not (isinstance(entry, dict) and isinstance(entry.get("bytes"), int)
+                and isinstance(entry.get("sha256"), str)):
             raise ModelFileError(f"{path}: files.{name}: expected {{'bytes': int, 'sha256': str}}, got {entry!r}")
         file = directory / name
         size = _regular_file(file, MAX_FILE_BYTES)

@@ -85,7 +85,7 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
     means = [np.nan_to_num(pred[t], nan=0.0) for t in TARGETS]
     sigmas = [np.nan_to_num(pred[f"{t}_sigma"], nan=0.0) for t in TARGETS]
     T = conditions.temperature_K
-    central = _physics(*means, conditions, T)
+    central = _physics(means[0], means[1], means[2], conditions, T)
     for name, key in DERIVED.items():
         out[name] = central[key]
     out["BHmax_branch"] = central["BHmax_branch"]
@@ -93,13 +93,14 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
     for i in range(len(TARGETS)):
         up = [m + (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
         down = [m - (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
-        hi, lo = _physics(*up, conditions, T), _physics(*[np.clip(d, 0.0, None) if j != 1 else d
-                                                            for j, d in enumerate(down)], conditions, T)
+        clipped = [np.clip(d, 0.0, None) if j != 1 else d for j, d in enumerate(down)]
+        hi = _physics(up[0], up[1], up[2], conditions, T)
+        lo = _physics(clipped[0], clipped[1], clipped[2], conditions, T)
         for name, key in DERIVED.items():
             variance[name] += ((hi[key] - lo[key]) / 2.0) ** 2
     for name in DERIVED:
         out[f"{name}_sigma"] = np.sqrt(variance[name])
-    room = _physics(*means, conditions, REFERENCE_TEMPERATURE_K)
+    room = _physics(means[0], means[1], means[2], conditions, REFERENCE_TEMPERATURE_K)
     out["muHc_room_T"] = room["muHc_T"]
     out["grade"] = grade_of(room["muHc_T"])
     bad = ~np.isfinite(pred[TARGETS[0]]) | ~np.isfinite(pred[TARGETS[1]]) | ~np.isfinite(pred[TARGETS[2]])

@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 
 from magnetscreen.datasets.elements import N_Z, element_symbols, symbol_to_z
-from magnetscreen.datasets.schema import parse_date
 from magnetscreen.datasets.errors import ConfigError
+from magnetscreen.datasets.schema import parse_date
 from magnetscreen.datasets.supply import (
     RARE_EARTHS,
     ROW,

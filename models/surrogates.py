@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from magnetscreen.datasets.elements import N_Z
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
 from magnetscreen.descriptors.featurize import featurize
 from magnetscreen.models import surrogate_kernels as _k
-from magnetscreen.datasets.elements import N_Z
 from magnetscreen.models.modelfile import (
     ArraySpec,
     ModelFileError,

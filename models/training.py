@@ -26,17 +26,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import platform
 from dataclasses import dataclass
-from importlib import metadata
 
 import numpy as np
 import pandas as pd
 
+from magnetscreen.datasets.provenance import versions
 from magnetscreen.datasets.tables import load_curie, load_intrinsic
 from magnetscreen.descriptors.encoding import encode
 from magnetscreen.descriptors.featurize import feature_names, featurize
-from magnetscreen.models import surrogate_kernels as _k
 from magnetscreen.models.physics import MU0
 from magnetscreen.models.surrogates import (
     CONTEXT_FEATURES,
@@ -223,7 +221,7 @@ def evaluate(data: TrainingSet, seed: int = 0) -> dict:
     kfold = {kind: _metrics(y, p) for kind, (p, _) in oof.items()}
     by_family = {fam: {kind: _metrics(y[families == fam], p[families == fam]) for kind, (p, _) in oof.items()}
                  for fam in sorted(set(families))}
-    lofo = {}
+    lofo: dict[str, dict[str, dict]] = {}
     for fam in sorted(set(families)):
         test = np.where(families == fam)[0]
         train = np.where(families != fam)[0]
@@ -242,7 +240,8 @@ def _calibrate(y: np.ndarray, pred: np.ndarray, spread: np.ndarray, folds: np.nd
     if has_spread and floor <= 0:
         floor = 1.0
     scores = np.abs(y - pred) / (spread + floor)
-    out = {"sigma_floor": floor, "sigma_scale": _conformal(scores, ONE_SIGMA), "intervals": []}
+    intervals: list[dict] = []
+    out = {"sigma_floor": floor, "sigma_scale": _conformal(scores, ONE_SIGMA), "intervals": intervals}
     for level, label in ((ONE_SIGMA, "mean +/- sigma"), (0.9, "90 % interval")):
         covered = []
         for f in sorted(set(folds)):
@@ -251,7 +250,7 @@ def _calibrate(y: np.ndarray, pred: np.ndarray, spread: np.ndarray, folds: np.nd
                 continue
             q = _conformal(scores[~held], level)
             covered.extend(scores[held] <= q)
-        out["intervals"].append({"interval": label, "nominal": level,
+        intervals.append({"interval": label, "nominal": level,
                                  "empirical": float(np.mean(covered)) if covered else None,
                                  "factor": _conformal(scores, level), "n": len(covered)})
     return out
@@ -277,7 +276,7 @@ def _domain(sets: dict[str, TrainingSet]) -> Domain:
     Z = (D - mean) / scale
     _, sv, vt = np.linalg.svd(Z, full_matrices=False)
     explained = np.cumsum(sv**2) / np.sum(sv**2)
-    k = int(min(MAX_COMPONENTS, np.searchsorted(explained, 0.95) + 1, len(sv)))
+    k = min(MAX_COMPONENTS, int(np.searchsorted(explained, 0.95)) + 1, len(sv))
     components = vt[:k].copy()
     for c in range(k):  # deterministic sign: the largest-magnitude loading is positive
         if components[c, np.argmax(np.abs(components[c]))] < 0:
@@ -286,26 +285,20 @@ def _domain(sets: dict[str, TrainingSet]) -> Domain:
                    np.zeros((0, len(TARGETS)), dtype=bool), np.zeros(len(TARGETS)))
     proj, resid = proto.project(D)
     thresholds = np.zeros(len(TARGETS))
-    for t in range(len(TARGETS)):
-        rows = np.where(mask[:, t])[0]
+    for ti in range(len(TARGETS)):
+        rows = np.where(mask[:, ti])[0]
         if len(rows) < 2:
             continue
         P, R = proj[rows], resid[rows]
         d = np.sqrt(((P[:, None, :] - P[None, :, :]) ** 2).sum(-1) + (R[:, None] - R[None, :]) ** 2)
         np.fill_diagonal(d, np.inf)
-        thresholds[t] = float(np.quantile(d.min(axis=1), DOMAIN_QUANTILE))
+        thresholds[ti] = float(np.quantile(d.min(axis=1), DOMAIN_QUANTILE))
     return Domain(TARGETS, mean, scale, np.ascontiguousarray(components), np.ascontiguousarray(proj),
                   np.ascontiguousarray(resid), mask, thresholds)
 
 
 def _versions() -> dict:
-    out = {"python": platform.python_version()}
-    for pkg in ("magnetscreen", "numpy", "numba", "scikit-learn", "pymatgen", "pandas"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
+    return versions(("magnetscreen", "numpy", "numba", "scikit-learn", "pymatgen", "pandas"))
 
 
 def _rounded(obj):

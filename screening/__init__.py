@@ -20,7 +20,7 @@ _LAZY = {
     "default_config": "magnetscreen.screening.engine.config",
     "load_config": "magnetscreen.screening.engine.config",
     "parse_config": "magnetscreen.screening.engine.config",
-    "screen": "magnetscreen.screening.engine.loop",
+    "screen": "magnetscreen.screening.runner",
     "ScreeningResult": "magnetscreen.screening.engine.loop",
 }
 

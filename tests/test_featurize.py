@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from pymatgen.core import Composition, Element
 
+from magnetscreen.datasets import builtin_family
 from magnetscreen.datasets.elements import element_symbols
 from magnetscreen.descriptors import CompositionFeaturizer, encode, feature_names, featurize, hree_intensity
 from magnetscreen.descriptors import featurize_kernels as k
 from magnetscreen.descriptors.enumeration import plan_enumeration
-from magnetscreen.descriptors.featurize import DEFAULT_PROPERTIES, PNORM_ORDERS, _class_weights, property_table
-from magnetscreen.datasets import builtin_family
+from magnetscreen.descriptors.featurize import PNORM_ORDERS, _class_weights, property_table
 
 SYMBOLS = ["Nd", "Pr", "Ce", "La", "Y", "Dy", "Tb", "Sm", "Fe", "Co", "Ni", "Cu", "Ti", "Zr", "B", "C", "N", "O",
            "Sr", "Mn", "Bi", "Al", "Si", "V", "Mo", "Ga"]
@@ -125,8 +125,10 @@ def test_independent_of_chunking_row_order_and_threads():
     assert np.array_equal(single, whole, equal_nan=True)
 
 
+@pytest.mark.parity
 def test_parity_with_matminer_magpie():
-    from matminer.featurizers.composition import ElementProperty  # in the `test` extra
+    pytest.importorskip("matminer", reason="matminer is in the `bench` extra (pytest -m parity)")
+    from matminer.featurizers.composition import ElementProperty
 
     ep = ElementProperty.from_preset("magpie")
     formulas = ["Nd2Fe14B", "(Nd0.8Dy0.2)2(Fe0.9Co0.1)14B", "SmCo5", "Sm2Fe17N3", "SrFe12O19", "MnBi", "FeNi",

@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 
 from magnetscreen.datasets.errors import MagnetscreenError
+from magnetscreen.screening.cli import report as cli_report
 from magnetscreen.screening.engine.contract import (
     RANKED_COLUMNS,
     REFERENCE_COLUMNS,
@@ -45,9 +46,8 @@ from magnetscreen.screening.engine.contract import (
     column_names,
 )
 from magnetscreen.screening.engine.records import to_json
-from magnetscreen.screening.cli import report as cli_report
-from magnetscreen.screening.report.render import ReportError, write_report
 from magnetscreen.screening.report.format import FORMATS
+from magnetscreen.screening.report.render import ReportError, write_report
 from magnetscreen.screening.report.sections import SHORTLIST_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -705,7 +705,7 @@ def test_empty_reports_in_headless_chromium(browser, reports, name):
 def test_report_of_a_real_screening_run_equals_its_parquet(tmp_path):
     """End to end: the report written at the end of `screen` shows exactly the run's ranked.parquet."""
     from magnetscreen.screening.engine.config import parse_config
-    from magnetscreen.screening.engine.loop import screen
+    from magnetscreen.screening.runner import screen
 
     data = {"families": [{"name": "SmCo5"}, {"name": "M-hexaferrite", "step": 0.25}, {"name": "Fe16N2"}],
             "screen": {"shortlist_size": 10, "keep": 20}, "supply": {"as_of": "2026-01-15"}}

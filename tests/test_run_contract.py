@@ -18,7 +18,7 @@ from magnetscreen.models.surrogates import default_model_dir
 from magnetscreen.screening.engine import contract as c
 from magnetscreen.screening.engine import pipeline
 from magnetscreen.screening.engine.config import load_config, parse_config
-from magnetscreen.screening.engine.loop import screen
+from magnetscreen.screening.runner import screen
 
 SCENARIO = """name = "my-scenario"
 date = 2026-01-10

@@ -12,7 +12,7 @@ import pytest
 from magnetscreen.screening.engine import pipeline
 from magnetscreen.screening.engine.config import parse_config
 from magnetscreen.screening.engine.contract import RESULT_FILES
-from magnetscreen.screening.engine.loop import screen
+from magnetscreen.screening.runner import screen
 
 RESULTS = ("ranked.parquet", "shortlist.csv", "explore.csv", "references.parquet")
 

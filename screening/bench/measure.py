@@ -42,7 +42,7 @@ from magnetscreen.screening.engine.pipeline import STAGES as PIPELINE_STAGES
 
 __all__ = ["SIZES", "parse_size", "bench_config", "machine_info", "library_versions", "memory_bandwidth",
            "summarize", "measure_stages", "run_end_to_end", "scaling_counts", "SCHEMA_NAME", "SCHEMA_VERSION",
-           "STAGES", "DEFAULT_REPEATS"]
+           "STAGES", "DEFAULT_REPEATS", "stage_pass", "StageTimer"]
 
 SCHEMA_NAME = "magnetscreen-bench"
 SCHEMA_VERSION = 1
@@ -161,7 +161,7 @@ def _context(config):
     return run_context(config, s.as_of or dt.date.today(), load_scenario(s.scenario_path or s.scenario))
 
 
-def _stage_pass(config, ctx, plan, n: int, timer) -> tuple[int, int]:
+def stage_pass(config, ctx, plan, n: int, timer) -> tuple[int, int, object]:
     """One pass of the real pipeline over the first ``n`` candidates of ``plan``, timed through its hook.
 
     Chunks go through :func:`~magnetscreen.screening.engine.pipeline.score_chunk` with ``timer`` and are
@@ -187,15 +187,17 @@ def _stage_pass(config, ctx, plan, n: int, timer) -> tuple[int, int]:
         rank_order(merger.pool, s.risk)
     from magnetscreen.descriptors.featurize import feature_names
 
-    return done, len(feature_names())
+    return done, len(feature_names()), merger
 
 
-class _Timer:
+class StageTimer:
+    """The timer hook of a benchmark: seconds (and, with ``trace``, tracemalloc peaks) summed per stage."""
+
     def __init__(self, trace: bool = False):
         self.seconds: dict[str, float] = {}
         self.peak: dict[str, int] = {}
         self.trace = trace
-        self._stage = None
+        self._stage = ""
 
     def __call__(self, stage: str):
         self._stage = stage
@@ -230,19 +232,19 @@ def measure_stages(n: int, repeats: int, chunk_size: int = 65536, log=None) -> d
     ctx = _context(config)
     ctx.models()
     plan = ctx.plan(0)
-    _stage_pass(config, ctx, plan, min(n, 2048), _Timer())  # load the numba caches outside the timing
+    stage_pass(config, ctx, plan, min(n, 2048), StageTimer())  # load the numba caches outside the timing
     runs = []
     for r in range(repeats):
-        timer = _Timer()
-        done, width = _stage_pass(config, ctx, plan, n, timer)
+        timer = StageTimer()
+        done, width, _ = stage_pass(config, ctx, plan, n, timer)
         runs.append(timer.seconds)
         if log:
             log(f"stages, repeat {r + 1}/{repeats}: " + ", ".join(f"{k} {v:.2f} s" for k, v in timer.seconds.items()))
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()
-    memory = _Timer(trace=True)
-    _stage_pass(config, ctx, plan, min(n, chunk_size), memory)
+    memory = StageTimer(trace=True)
+    stage_pass(config, ctx, plan, min(n, chunk_size), memory)
     if not tracing:
         tracemalloc.stop()
     stages = {}
@@ -270,13 +272,13 @@ def _child(spec: dict) -> dict:
     scheduler = spec.get("scheduler")
     warm = max(workers, dask_workers or 1)
     with tempfile.TemporaryDirectory() as tmp:
-        screen(bench_config(warm * 1024, 1024), out=Path(tmp) / "warm", workers=warm, report=False)
+        screen(bench_config(warm * 1024, 1024), out=Path(tmp) / "warm", workers=warm)
         runs = []
         for r in range(int(spec["repeats"])):
             out = Path(tmp) / f"run{r}"
             start = time.perf_counter()
             result = screen(bench_config(spec["n"], spec["chunk_size"]), out=out, workers=workers,
-                            dask_workers=dask_workers, scheduler=scheduler, report=False)
+                            dask_workers=dask_workers, scheduler=scheduler)
             timings, counts = result.manifest.timings, result.manifest.counts
             assert timings is not None and counts is not None
             runs.append({"seconds": time.perf_counter() - start, "loop_s": timings.loop_s,

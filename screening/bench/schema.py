@@ -155,7 +155,7 @@ def validate(record: dict, source: str = "record") -> None:
         errors = list(_errors(record, SCHEMA, "$"))
         if errors:
             raise BenchRecordError(f"{source}: not a magnetscreen benchmark record: {errors[0]}"
-                                   + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+                                   + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")) from None
         return
     try:
         jsonschema.validate(record, SCHEMA)

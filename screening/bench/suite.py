@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 import numpy as np
 
-from magnetscreen.screening.bench import measure as bench
 from magnetscreen.screening.bench import baselines as baselines
+from magnetscreen.screening.bench import measure as bench
 
 __all__ = ["run_suite", "BASELINE_N"]
 
@@ -63,8 +64,8 @@ def run_suite(size: str | int = "small", *, workers: int | None = None, schedule
         chunk_size = min(65536, max(1024, n // (4 * max_workers)))
     stage_n = min(n, bench.STAGE_CAP)
     samples = {k: min(v, max(200, n // 4)) for k, v in BASELINE_N.items()}
-    record = {"schema": bench.SCHEMA_NAME, "schema_version": bench.SCHEMA_VERSION,
-              "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    record: dict[str, Any] = {"schema": bench.SCHEMA_NAME, "schema_version": bench.SCHEMA_VERSION,
+              "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "machine": bench.machine_info(), "versions": bench.library_versions(),
               "config": {"size": label, "n": n, "stage_n": stage_n, "chunk_size": chunk_size, "repeats": repeats,
                          "workers": max_workers, "scheduler": scheduler, "family": bench.FAMILY,

@@ -43,9 +43,9 @@ def _summary(name: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from magnetscreen.datasets.errors import DataError
     from magnetscreen.datasets.tables import load_table, table_names
     from magnetscreen.datasets.user_data import load_user_dataset
-    from magnetscreen.datasets.errors import DataError
 
     action = args.action or "list"
     if action in ("show", "check") and not args.name:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     prov = frame.attrs["provenance"]
     frame.insert(1, "canonical_formula", canonical_formulas(encode(frame["formula"].tolist())))
     print(f"{args.name}: {prov['rows']} valid rows; columns {prov['columns']}", file=sys.stderr)
-    for column, rule in prov["conversions"].items():
+    for rule in prov["conversions"].values():
         print(f"  converted {rule}", file=sys.stderr)
     if args.limit is not None:
         frame = frame.head(args.limit)

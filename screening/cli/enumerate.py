@@ -8,8 +8,6 @@ import time
 from pathlib import Path
 
 
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``enumerate`` on the ``magnetscreen`` subcommand parsers."""
     p = subparsers.add_parser("enumerate", help="write the candidates of a run configuration",

@@ -8,8 +8,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-
-
 CHUNK = 65536
 
 
@@ -65,13 +63,12 @@ def _read_formulas(path: Path, column: str) -> Iterator[tuple[list[str], list[in
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from magnetscreen.datasets.errors import CompositionError, DataError
     from magnetscreen.descriptors import encode, featurize
     from magnetscreen.screening.engine.outputs import atomic_path
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     source, out = Path(args.file), Path(args.out)
     fmt = args.format or ("csv" if out.suffix.lower() == ".csv" else "parquet")
@@ -85,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     batch = encode(chunk)
                 except CompositionError as exc:
-                    raise CompositionError(f"{source}: line {lines[exc.index]}: {exc.detail}") from None
+                    line = lines[exc.index] if exc.index is not None else "?"
+                    raise CompositionError(f"{source}: line {line}: {exc.detail}") from None
                 matrix, names = featurize(batch)
                 canonical = batch.names()
-                if fmt == "csv":
+                if handle is not None:
                     if total == 0:
                         handle.write(",".join(["formula", "canonical_formula", *names]) + "\n")
                     for formula, name, row in zip(chunk, canonical, matrix):

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from magnetscreen.screening.engine.config import config_for_command
-    from magnetscreen.screening.engine.loop import screen
+    from magnetscreen.screening.runner import screen
 
     config = config_for_command(args.config, args.chunk_size)
     result = screen(config, out=Path(args.out) if args.out else None, workers=args.workers, scheduler=args.scheduler,

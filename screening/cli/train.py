@@ -19,7 +19,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "JSON model cards to --out.",
         epilog="examples: magnetscreen train --out my-models | magnetscreen train --data my_measurements.csv "
         "--out my-models; then: magnetscreen predict Nd2Fe14B --models my-models")
-    p.add_argument("--data", default=None, metavar="FILE", help="user dataset (CSV or Parquet) added to the shipped data")
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help="user dataset (CSV or Parquet) added to the shipped data")
     p.add_argument("--out", default="magnetscreen-models", metavar="DIR",
                    help="output folder (default: magnetscreen-models)")
     p.add_argument("--seed", type=int, default=0, help="seed of folds and models (default 0)")

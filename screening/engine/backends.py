@@ -49,10 +49,14 @@ def _watch_parent(parent: int) -> None:
         time.sleep(0.5)
 
 
-def _worker_setup(threads: int) -> None:
+def _set_threads(threads: int) -> None:
     import numba
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+
+
+def _worker_setup(threads: int) -> None:
+    _set_threads(threads)
     if "thread" not in _WATCHDOG:
         parent = os.getppid()
         thread = threading.Thread(target=_watch_parent, args=(parent,), name="magnetscreen-parent-watch",
@@ -68,9 +72,7 @@ def _worker_task(ctx: Context, task: tuple[int, int], threads: int) -> tuple[tup
 
 def _dask_task(ctx: Context, task: tuple[int, int], threads: int) -> tuple[tuple[int, int], ChunkResult]:
     if threads > 0:
-        import numba
-
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        _set_threads(threads)
     return task, score_chunk(ctx, *task)
 
 
@@ -105,7 +107,8 @@ def _run_dask(ctx: Context, tasks: list[tuple[int, int]], backend: Backend
         try:
             client = Client(backend.scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"--scheduler {backend.scheduler}: cannot connect to the Dask scheduler ({exc})") from None
+            raise ConfigError(f"--scheduler {backend.scheduler}: cannot connect to the Dask scheduler "
+                              f"({exc})") from None
     try:
         shared = client.scatter(ctx, broadcast=True)
         futures = [client.submit(_dask_task, shared, task, backend.threads_per_worker, pure=False) for task in tasks]

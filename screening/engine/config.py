@@ -40,6 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from magnetscreen.datasets.elements import symbol_to_z
 from magnetscreen.datasets.errors import ConfigError, DataError, FamilyError
 from magnetscreen.datasets.families import (
     CONSTRAINT_KINDS,
@@ -52,7 +53,6 @@ from magnetscreen.datasets.families import (
     load_family,
 )
 from magnetscreen.datasets.hree import hree_set, hree_set_names
-from magnetscreen.datasets.elements import symbol_to_z
 from magnetscreen.datasets.schema import Table, load_toml
 from magnetscreen.screening.engine.settings import ScreenSettings, parse_settings
 

@@ -74,6 +74,7 @@ __all__ = [
     "check_frame",
 ]
 
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 SCHEMA_NAME = "magnetscreen-run"
 SCHEMA_VERSION = 2
 Status = Literal["running", "complete", "failed"]
@@ -142,7 +143,8 @@ _RANK = (ColumnSpec("rank", "int64", "", "rank, 1 = best"),
 #: Columns of ``ranked.parquet`` and ``shortlist.csv``.
 RANKED_COLUMNS: tuple[ColumnSpec, ...] = _RANK + SCORED_COLUMNS
 #: Columns of ``explore.csv``.
-EXPLORE_COLUMNS: tuple[ColumnSpec, ...] = (ColumnSpec("explore_rank", "int64", "", "explore-list rank"),) + SCORED_COLUMNS
+EXPLORE_COLUMNS: tuple[ColumnSpec, ...] = (
+    (ColumnSpec("explore_rank", "int64", "", "explore-list rank"),) + SCORED_COLUMNS)
 #: Columns of ``references.parquet``.
 REFERENCE_COLUMNS: tuple[ColumnSpec, ...] = (ColumnSpec("label", "str", "", "reference magnet"),) + tuple(
     c for c in SCORED_COLUMNS if c.name != "candidate_index")
@@ -168,7 +170,8 @@ def check_frame(frame: pd.DataFrame, specs: tuple[ColumnSpec, ...], where: str) 
     for spec in specs:
         series = out[spec.name]
         if len(series) == 0:  # an empty table read back has no dtypes to check
-            out[spec.name] = series.astype({"float64": "float64", "int64": "int64", "bool": bool, "str": object}[spec.dtype])
+            kind = {"float64": "float64", "int64": "int64", "bool": bool, "str": object}[spec.dtype]
+            out[spec.name] = series.astype(kind)
             continue
         if spec.dtype == "float64":
             if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
@@ -338,9 +341,9 @@ class Manifest:
     def complete(self) -> bool:
         return self.status == "complete"
 
-    def finish(self, status: Status, error: str | None = None, **changes: Any) -> "Manifest":
+    def finish(self, status: Status, error: str | None = None, **changes: Any) -> Manifest:
         """A copy with ``status`` (and ``error``), the finishing time and other ``changes``."""
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         return replace(self, status=status, error=error, finished=now, **changes)
 
 
@@ -472,8 +475,8 @@ class RunFolder:
             return None
 
     # -- tables
-    def write_table(self, name: str, frame: pd.DataFrame) -> None:
-        """Write a result table after checking it against the contract."""
+    def write_table(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Write a result table after checking it against the contract; returns it as a reader will see it."""
         filename, specs = _TABLES[name]
         frame = check_frame(frame, specs, f"{name} (being written)")
         path = self.path / filename
@@ -485,6 +488,7 @@ class RunFolder:
                 pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
             else:
                 frame.to_csv(tmp, index=False)  # shortest repr of each float: reads back exactly
+        return frame
 
     def read_table(self, name: str) -> pd.DataFrame:
         """A result table, checked against the contract; RunError names the file and the problem."""
@@ -497,12 +501,13 @@ class RunFolder:
                 frame = pd.read_parquet(path)
             else:
                 dtypes = {c.name: (str if c.dtype == "str" else None) for c in specs}
+                exact = {} if _PANDAS_MAJOR >= 3 else {"float_precision": "round_trip"}  # exact by default from 3
                 frame = pd.read_csv(path, dtype={k: v for k, v in dtypes.items() if v}, keep_default_na=False,
-                                    na_values={c.name: [""] for c in specs if c.dtype != "str"},
-                                    float_precision="round_trip")
+                                    na_values={c.name: [""] for c in specs if c.dtype != "str"}, **exact)
         except (OSError, ValueError) as exc:  # pyarrow's errors are ValueErrors or OSErrors
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise RunError(f"{path}: not a readable {'Parquet' if filename.endswith('.parquet') else 'CSV'} file ({first})") from None
+            kind = "Parquet" if filename.endswith(".parquet") else "CSV"
+            raise RunError(f"{path}: not a readable {kind} file ({first})") from None
         frame = check_frame(frame, specs, str(path))
         if name == "ranked" and len(frame):
             ranks = frame["rank"].to_numpy()
@@ -538,7 +543,7 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         path = self.path / ".lock"
         me = {"pid": os.getpid(), "host": socket.gethostname(),
-              "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+              "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         for _ in range(2):
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

@@ -39,7 +39,7 @@ def plans(config: RunConfig, max_candidates: int | None = None) -> list[Enumerat
 
 def iter_chunks(config: RunConfig) -> Iterator[Chunk]:
     """Every chunk of every family of ``config``, lazily, in a deterministic order."""
-    for plan in planned:
+    for plan in plans(config):
         yield from plan.chunks()
 
 
@@ -89,7 +89,8 @@ def write_candidates(config: RunConfig, out: Path, fmt: str = "text",
                         if len(names):
                             table = pa.table(
                                 {
-                                    "family": pa.array(np.full(len(names), plan.family.name, dtype=object), pa.string()),
+                                    "family": pa.array(np.full(len(names), plan.family.name, dtype=object),
+                                                       pa.string()),
                                     "candidate_index": pa.array(chunk.candidate_index, pa.int64()),
                                     "formula": pa.array(names.tolist(), pa.string()),
                                 },

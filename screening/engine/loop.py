@@ -15,7 +15,7 @@ import datetime as dt
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -154,7 +154,8 @@ def run_context(config: RunConfig, as_of: dt.date, scenario, element_risk: np.nd
         element_risk = element_risk_array(as_of, scenario)
     return Context(families=config.families, chunk_size=config.chunk_size, seed=config.seed,
                    temperature_K=config.operating_temperature_K, hree_set=config.hree_set, settings=config.screen,
-                   element_risk=element_risk, as_of=as_of, models_dir=str(models_dir) if models_dir is not None else None,
+                   element_risk=element_risk, as_of=as_of,
+                   models_dir=str(models_dir) if models_dir is not None else None,
                    all_dir=str(all_dir) if all_dir is not None else None)
 
 
@@ -170,7 +171,8 @@ def _counts(plans, merger: Merger, ranked: pd.DataFrame) -> c.Counts:
             enumerated=plan.total, composition_ok=k["composition_ok"], passed=k["passed"], in_domain=k["in_domain"],
             survivors=int((ranked["family"] == plan.family.name).sum()))
         by_family[plan.family.name] = dict(sorted(k["removed_by"].items()))
-        removed["composition constraints"] = removed.get("composition constraints", 0) + plan.total - k["composition_ok"]
+        dropped = plan.total - k["composition_ok"]
+        removed["composition constraints"] = removed.get("composition constraints", 0) + dropped
         for name, n in k["removed_by"].items():
             removed[name] = removed.get(name, 0) + n
     scored = sum(f.composition_ok for f in families.values())
@@ -268,10 +270,18 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+#: Writes further outputs of a finished run (the report) before the manifest is marked complete; returns the
+#: outputs it wrote, name -> file name. Called with the run's data as it will be read back.
+Finalizer = Callable[[c.RunData], dict[str, str]]
+
+
 def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | None = None,
            scheduler: str | None = None, dask_workers: int | None = None, models_dir: str | Path | None = None,
-           quiet: bool = True, report: bool = True, max_candidates: int | None = None) -> ScreeningResult:
+           quiet: bool = True, finalize: Finalizer | None = None, max_candidates: int | None = None
+           ) -> ScreeningResult:
     """Run a screening and write its run folder (see the run contract).
+
+    This is the engine's loop; :func:`magnetscreen.screening.screen` adds the report (``finalize``).
 
     Parameters
     ----------
@@ -288,8 +298,8 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
         Model folder (default the shipped models).
     quiet : bool, default=True
         No progress bar (it is shown only on a terminal anyway).
-    report : bool, default=True
-        Also write ``report.html`` (before the manifest is marked complete).
+    finalize : callable, optional
+        Writes further outputs from the finished run's data before the manifest is marked complete.
     max_candidates : int, optional
         Refuse a plan of more candidates (default ``config.max_candidates``).
 
@@ -338,12 +348,12 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
         state.prepare()
         folder.clear_results()
         manifest = c.Manifest(
-            status="running", created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            status="running", created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             magnetscreen_version=package_version(), versions=versions(), resume_key=key, inputs=inputs,
             config=_settings(config, as_of, scenario), models=models.cards)
         folder.write_manifest(manifest)
         try:
-            return _run(config, folder, manifest, ctx, plans, state, backend, scenario, started, quiet, report)
+            return _run(config, folder, manifest, ctx, plans, state, backend, scenario, started, quiet, finalize)
         except (MagnetscreenError, OSError) as exc:
             try:
                 folder.write_manifest(manifest.finish("failed", error=str(exc)))
@@ -353,7 +363,7 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
 
 
 def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Context, plans, state: ChunkState,
-         backend: Backend, scenario, started: float, quiet: bool, report: bool) -> ScreeningResult:
+         backend: Backend, scenario, started: float, quiet: bool, finalize: Finalizer | None) -> ScreeningResult:
     s = config.screen
     tasks = [(i, k) for i, p in enumerate(plans) for k in range(p.n_chunks)]
     merger = Merger(s, [f.name for f in config.families])
@@ -393,10 +403,10 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
     explore = explore_list(merger.explore, shortlisted, s.explore_size)
     references = _references(ctx)
     supply = _supply(shortlist, ctx, scenario)
-    folder.write_table("ranked", ranked)
-    folder.write_table("shortlist", shortlist)
-    folder.write_table("explore", explore)
-    folder.write_table("references", references)
+    ranked = folder.write_table("ranked", ranked)  # the frames as a reader of the folder will see them
+    shortlist = folder.write_table("shortlist", shortlist)
+    explore = folder.write_table("explore", explore)
+    references = folder.write_table("references", references)
     folder.write_supply(supply)
 
     counts = _counts(plans, merger, ranked)
@@ -404,18 +414,14 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
                "references": "references.parquet", "supply": "supply.json"}
     if s.write_all:
         outputs["candidates"] = "candidates/"
-    if report:
-        outputs["report"] = "report.html"
     timings = c.Timings(total_s=time.perf_counter() - started, loop_s=loop_s, chunks=len(tasks),
                         chunks_resumed=resumed,
                         candidates_per_s=counts.enumerated / loop_s if loop_s > 0 else None, backend=backend.kind,
                         workers=backend.workers, threads_per_worker=backend.threads_per_worker)
     final = manifest.finish("complete", counts=counts, timings=timings, warnings=_warnings(counts), outputs=outputs)
-    if report:
-        from magnetscreen.screening.report.render import write_report_of
-
-        run = c.RunData(folder.path, final, ranked, references, explore, supply)
-        write_report_of(run, folder.report_path)
+    if finalize is not None:
+        extra = finalize(c.RunData(folder.path, final, ranked, references, explore, supply))
+        final = replace(final, outputs={**outputs, **extra})
     folder.write_manifest(final)  # the last write: the run is complete only now
     state.remove()
     return ScreeningResult(folder.path, ranked, shortlist, explore, references, final, supply)

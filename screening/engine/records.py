@@ -103,7 +103,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             raise _fail(where, "an object", value)
         _, item = get_args(hint) or (str, Any)
         return {str(k): _convert(v, item, _child(where, str(k))) for k, v in value.items()}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_json(hint, value, where)
     if hint is bool:
         if not isinstance(value, bool):

@@ -121,11 +121,15 @@ def _metrics_table(title: str, rows: list[tuple[list[str], dict]], keys_head: li
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _card(target: str, card: dict) -> str:
     get = card.get
     shipped = str(get("model", ""))
-    coverage = get("coverage") if isinstance(get("coverage"), dict) else {}
-    domain = get("domain") if isinstance(get("domain"), dict) else {}
+    coverage = _object(get("coverage"))
+    domain = _object(get("domain"))
     sha = str(get("data_sha256") or "")
     facts = [
         ("target", f"{esc(get('target', target))} ({esc(get('unit', 'unit not recorded'))})"),
@@ -134,7 +138,8 @@ def _card(target: str, card: dict) -> str:
                           + (f', sha256 <code title="{esc(sha)}">{esc(sha[:12])}\u2026</code>' if sha else "")),
         ("seed", render_value(get("seed"))),
         ("interval coverage", f"nominal {_pct(coverage.get('nominal')) if 'nominal' in coverage else 'not recorded'}, "
-                              f"empirical {_pct(coverage.get('empirical')) if 'empirical' in coverage else 'not recorded'}"),
+                              "empirical " + (_pct(coverage.get('empirical')) if 'empirical' in coverage
+                                              else 'not recorded')),
         ("domain of applicability", (f"threshold {render_value(domain.get('threshold'))}"
                                      + (f": {esc(domain['description'])}" if domain.get("description") else ""))
          if domain else "not recorded"),
@@ -142,7 +147,7 @@ def _card(target: str, card: dict) -> str:
     ]
     html = [f'<article class="model-card" data-target="{esc(target)}"><h3>{esc(target)}</h3>',
             '<dl class="kv">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>"]
-    metrics = get("metrics") if isinstance(get("metrics"), dict) else {}
+    metrics = _object(get("metrics"))
     kfold = metrics.get("kfold")
     if isinstance(kfold, dict) and kfold:
         rows = [([m], v if isinstance(v, dict) else {"value": v}) for m, v in kfold.items()]
@@ -164,7 +169,8 @@ def _card(target: str, card: dict) -> str:
     extra = {k: v for k, v in card.items() if k not in _CARD_KEYS}
     if get("versions") or extra:
         html.append("<details><summary>Versions and other fields</summary>"
-                    + render_value({**({"versions": get("versions")} if get("versions") else {}), **extra}) + "</details>")
+                    + render_value({**({"versions": get("versions")} if get("versions") else {}), **extra})
+                    + "</details>")
     return "".join(html) + "</article>"
 
 

@@ -110,7 +110,8 @@ def pareto_figure(ranked: pd.DataFrame, references: pd.DataFrame | None, metric:
             x=part["hree_g_per_kg"], y=part["performance"], mode="markers", name=label,
             text=_hover(part, "formula", metric), hoverinfo="text",
             marker={"symbol": symbol, "size": np.where(front1, 10, 7).tolist(), "color": part["risk_weighted"],
-                    "line": {"width": (np.where(front1, 1.5, 0.5) if in_domain else np.where(front1, 3.0, 2.0)).tolist(),
+                    "line": {"width": (np.where(front1, 1.5, 0.5) if in_domain
+                                       else np.where(front1, 3.0, 2.0)).tolist(),
                              "color": "#222"}, "opacity": 0.95,
                     "showscale": False, **colour},
         ))
@@ -122,7 +123,8 @@ def pareto_figure(ranked: pd.DataFrame, references: pd.DataFrame | None, metric:
         if idx.size:
             # the step line runs on to the right edge: beyond its last point the best stays the same
             front_x = np.append(shown["hree_g_per_kg"].to_numpy(float)[idx], 1.04 * x_max)
-            front_y = np.append(shown["performance"].to_numpy(float)[idx], shown["performance"].to_numpy(float)[idx[-1]])
+            performance = shown["performance"].to_numpy(float)
+            front_y = np.append(performance[idx], performance[idx[-1]])
             fig.add_trace(go.Scatter(
                 x=front_x, y=front_y,
                 mode="lines", line={"shape": "hv", "color": "#555", "dash": "dot", "width": 1.5},
@@ -190,10 +192,10 @@ def family_figure(families: dict[str, dict], shortlisted: dict[str, int]) -> str
         if key == "shortlisted":
             values = [shortlisted.get(n, 0) for n in names]
         else:
-            values = [families.get(n, {}).get(key) for n in names]
-        if all(v is None for v in values):
-            continue
-        values = [0 if v is None else v for v in values]
+            found = [families.get(n, {}).get(key) for n in names]
+            if all(v is None for v in found):
+                continue
+            values = [0 if v is None else int(v) for v in found]
         fig.add_trace(go.Bar(x=names, y=[v if v > 0 else None for v in values], name=label,
                              text=[f"{v:,}" for v in values], textposition="outside", cliponaxis=False,
                              marker={"color": _PALETTE[i]}, hovertemplate=f"{label}: %{{text}}<extra>%{{x}}</extra>"))

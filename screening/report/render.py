@@ -65,7 +65,8 @@ def _supply(run: RunData, top: pd.DataFrame) -> tuple[list | None, list | None, 
     supply = run.supply
     if supply is None:
         message = "the run has not written supply.json yet"
-        return None, None, message, [Notice("warning", f"<b>Disclosures and risk breakdown unavailable</b> ({esc(message)}).")]
+        notice = Notice("warning", f"<b>Disclosures and risk breakdown unavailable</b> ({esc(message)}).")
+        return None, None, message, [notice]
     by_rank = {b.rank: b for b in supply.breakdown}
     contributions = [by_rank[int(r)].contributions if int(r) in by_rank else {} for r in top["rank"]]
     records = supply.disclosures[: len(top)]
@@ -85,13 +86,15 @@ def _plots(run: RunData, top_n: int, top: pd.DataFrame, contributions: list | No
         {c: pd.Series(dtype=object) for c in column_names(RANKED_COLUMNS)})
     parts = ['<section id="plots"><h2>Plots</h2>']
     if len(ranked) or (run.references is not None and len(run.references)):
-        capped = (f" (the best {plots.MAX_POINTS:,} of {len(ranked):,} by rank)" if len(ranked) > plots.MAX_POINTS else "")
+        capped = (f" (the best {plots.MAX_POINTS:,} of {len(ranked):,} by rank)"
+                  if len(ranked) > plots.MAX_POINTS else "")
         parts.append('<div class="plot">' + plots.pareto_figure(
             ranked, run.references, config.metric, config.operating_temperature_K,
             config.pessimistic_k) + f'<p class="note">Each dot is a survivor{capped}; colour is '
             "the mass-weighted supply risk; large outlined dots are on Pareto front 1 (not dominated in performance, "
             "HREE intensity and supply risk together); open circles are extrapolating. Stars are the reference "
-            "magnets. The dotted step line is the best performance available at or below each HREE intensity.</p></div>")
+            "magnets. The dotted step line is the best performance available at or below each HREE "
+            "intensity.</p></div>")
     if contributions:
         parts.append('<div class="plot">' + plots.risk_breakdown_figure(top, contributions)
                      + f'<p class="note">Top {len(top)} candidates: each bar is the mass-weighted supply risk split '
@@ -117,14 +120,15 @@ def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
     config = run.manifest.config
     top = run.ranked.head(TOP_DISCLOSED) if run.ranked is not None else None
     records = contributions = None
-    error, extra = "", []
+    error, extra = "", list[Notice]()
     if top is not None and len(top):
         records, contributions, error, extra = _supply(run, top)
     notices = collect_warnings(run, top_n, extra)
     name = esc(config.name)
     banner = ""
     if not run.complete:
-        banner = (f'<div class="banner" role="alert">Incomplete run (status {esc(run.manifest.status)}): this report shows '
+        banner = (f'<div class="banner" role="alert">Incomplete run (status {esc(run.manifest.status)}): '
+                  'this report shows '
                   "partial results only.</div>")
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("warnings", "Warnings"), ("summary", "Summary"), ("shortlist", "Shortlist"), ("references", "References"),
@@ -150,7 +154,8 @@ def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
         f'<header class="top"><h1>magnetscreen screening report: {name}</h1><div class="meta">run {created} \u00b7 '
         f"status {esc(run.manifest.status)} \u00b7 magnetscreen {esc(run.manifest.magnetscreen_version)}"
         f"</div></header>{banner}<nav class=\"toc\">{nav}</nav><main>{body}</main>"
-        f"<footer>Written by magnetscreen {esc(package_version())} with plotly {esc(plotly_version())} (plotly.js embedded). "
+        f"<footer>Written by magnetscreen {esc(package_version())} with plotly {esc(plotly_version())} "
+        "(plotly.js embedded). "
         "Self-contained: no script, style or font is loaded from elsewhere. Sections and number formats: "
         f"docs/report.md.</footer>{_script(_asset('report.js'))}</body></html>\n"
     )

@@ -106,22 +106,25 @@ def removals(run: RunData) -> list[tuple[str, int, float | None]]:
 def _removal_text(run: RunData, limit: int = 3) -> str:
     parts = []
     for name, removed, share in removals(run)[:limit]:
-        parts.append(f"<code>{esc(name)}</code> removed {removed:,}" + (f" ({_pct(share)})" if share is not None else ""))
+        parts.append(f"<code>{esc(name)}</code> removed {removed:,}"
+                     + (f" ({_pct(share)})" if share is not None else ""))
     return "; ".join(parts)
 
 
-def collect_warnings(run: RunData, top_n: int, extra: list[Notice] = ()) -> list[Notice]:
+def collect_warnings(run: RunData, top_n: int, extra: list[Notice] | None = None) -> list[Notice]:
     """Incomplete run, no survivors, extrapolation, constraints that removed most, missing data, run warnings."""
     notices = []
     if not run.complete:
-        notices.append(Notice("critical", f"<b>This run is incomplete</b> (status <code>{esc(run.manifest.status)}</code>): "
+        notices.append(Notice("critical", "<b>This run is incomplete</b> (status "
+                              f"<code>{esc(run.manifest.status)}</code>): "
                               "counts, plots and the shortlist describe only what was written so far and are not "
                               "a screening result." + "".join(f" {esc(n)}." for n in run.notes)))
     ranked = run.ranked
     counts = _counts(run)
     if ranked is not None and not len(ranked):
         why = _removal_text(run)
-        notices.append(Notice("critical", f"<b>No candidate passed.</b> {_int(counts.enumerated if counts else None)} candidates "
+        notices.append(Notice("critical", "<b>No candidate passed.</b> "
+                              f"{_int(counts.enumerated if counts else None)} candidates "
                               f"were enumerated and none survived the constraints"
                               + (f": {why}." if why else " (the run recorded no per-constraint counts).")))
     share = counts.survivors_in_domain_share if counts else None
@@ -157,12 +160,13 @@ def collect_warnings(run: RunData, top_n: int, extra: list[Notice] = ()) -> list
     if run.references is not None:
         missing = [label for label in EXPECTED_REFERENCES if label not in set(run.references["label"])]
         if missing:
-            notices.append(Notice("warning", "<b>Reference magnets not scored:</b> " + ", ".join(map(esc, missing)) + "."))
+            notices.append(Notice("warning", "<b>Reference magnets not scored:</b> "
+                                  + ", ".join(map(esc, missing)) + "."))
     survivors = counts.survivors if counts else None
     if ranked is not None and survivors is not None and survivors != len(ranked) and run.complete:
         notices.append(Notice("warning", f"<b>Counts disagree:</b> the manifest records {survivors:,} survivors, "
                               f"ranked.parquet holds {len(ranked):,} rows."))
-    notices.extend(extra)
+    notices.extend(extra or [])
     notices.extend(Notice("warning", f"<b>Run:</b> {esc(w)}") for w in run.manifest.warnings)
     if run.manifest.error:
         notices.append(Notice("critical", f"<b>The run failed:</b> {esc(run.manifest.error)}"))
@@ -242,7 +246,8 @@ def summary_section(run: RunData, top_n: int) -> str:
                       ("ranking metric", esc(config.metric)), ("ranked on", esc(basis)),
                       ("h<sub>0</sub> floor", render_value(config.h0_g_per_kg) + " g/kg"),
                       ("shortlist size", render_value(config.shortlist_size))])
-    route_box = _dl([("\u03b1 (Kronm\u00fcller)", render_value(route.alpha)), ("N<sub>eff</sub>", render_value(route.n_eff)),
+    route_box = _dl([("\u03b1 (Kronm\u00fcller)", render_value(route.alpha)),
+                     ("N<sub>eff</sub>", render_value(route.n_eff)),
                      ("remanence factor f", render_value(route.remanence_factor)),
                      ("kuzmin_s", render_value(route.kuzmin_s)), ("k1_exponent", render_value(route.k1_exponent))])
     share = counts.in_domain_share if counts else None
@@ -304,7 +309,8 @@ def _versions(run: RunData) -> str:
         times = "".join(f"<tr><td>{esc(k)}</td><td class=\"num\">{v:.1f} s</td></tr>" if k.endswith("_s")
                         else f"<tr><td>{esc(k)}</td><td>{render_value(v)}</td></tr>" for k, v in vars(timings).items())
     return ('<details class="versions"><summary>Versions and timings</summary><div class="grid">'
-            f'<table class="plain"><thead><tr><th>package</th><th>version</th></tr></thead><tbody>{rows}</tbody></table>'
+            '<table class="plain"><thead><tr><th>package</th><th>version</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>'
             f'<table class="plain"><thead><tr><th>stage</th><th>time</th></tr></thead><tbody>{times}</tbody></table>'
             "</div></details>")
 
@@ -326,7 +332,8 @@ def _cell(column: Column, row: pd.Series) -> str:
 
 def data_table(frame: pd.DataFrame, columns: tuple[Column, ...], table_id: str, caption: str) -> str:
     """A sortable table: one ``<tr data-row>`` per frame row; every value a ``data-col``/``data-value`` span."""
-    groups, previous = [], None
+    groups: list[list] = []
+    previous = None
     for c in columns:
         if groups and c.group == previous:
             groups[-1][1] += 1
@@ -354,13 +361,16 @@ def _no_survivors(run: RunData) -> str:
         why = "No candidate was enumerated: check the families and their bounds in the run configuration."
     elif rows:
         items = "".join(f"<li><code>{esc(name)}</code> removed {n:,} candidates"
-                        + (f" ({_pct(s)} of those enumerated)" if s is not None else "") + "</li>" for name, n, s in rows)
+                        + (f" ({_pct(s)} of those enumerated)" if s is not None else "") + "</li>"
+                        for name, n, s in rows)
         why = (f"<p>The constraints that removed most candidates, most first:</p><ol>{items}</ol>"
                "<p>Relax the first of these (or widen the families' composition bounds) to let candidates through.</p>")
     else:
-        why = "<p>The run recorded no per-constraint counts, so the report cannot say which constraint removed them.</p>"
+        why = ("<p>The run recorded no per-constraint counts, so the report cannot say which constraint removed "
+               "them.</p>")
     return (f'<div class="empty-result"><p><b>No candidate passed the constraints.</b> {_int(enumerated)} candidates '
-            f"were enumerated, {_int(counts.passed if counts else None)} passed and none survived to be ranked.</p>{why}</div>")
+            f"were enumerated, {_int(counts.passed if counts else None)} passed and none survived to be "
+            f"ranked.</p>{why}</div>")
 
 
 def shortlist_section(run: RunData, top_n: int) -> str:
@@ -378,7 +388,8 @@ def shortlist_section(run: RunData, top_n: int) -> str:
                "<span class=\"flag\">\u26a0</span> and tinted are extrapolating (outside the models' domain of "
                f"applicability). Performance is {metric} at the operating temperature.")
     legend = ('<p class="note">Number formats: J<sub>s</sub> 3 decimals, K<sub>1</sub> 2, T<sub>c</sub> 0, '
-              "\u03bc<sub>0</sub>H<sub>A</sub>, \u03ba and \u03bc<sub>0</sub>H<sub>c</sub> 2, (BH)<sub>max</sub> and its "
+              "\u03bc<sub>0</sub>H<sub>A</sub>, \u03ba and \u03bc<sub>0</sub>H<sub>c</sub> 2, "
+              "(BH)<sub>max</sub> and its "
               "bound 1, HREE 2, risks 3, performance and performance per HREE 4 significant digits; \u00b1 is one "
               "standard deviation; n/a marks a missing value. Each cell holds the exact value in its "
               "<code>data-value</code> attribute.</p>")
