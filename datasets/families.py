@@ -223,7 +223,7 @@ class Family:
 
     def with_overrides(self, *, step: float | None = None, sampling: str | None = None,
                        n_samples: int | None = None, bounds: dict[str, dict[str, tuple[float, float]]] | None = None,
-                       constraints: tuple[CompositionConstraint, ...] = (), where: str = "") -> "Family":
+                       constraints: tuple[CompositionConstraint, ...] = (), where: str = "") -> Family:
         """A copy with run-time overrides (validated like the file itself). Site-level steps and samplings
         are replaced by the overriding family-level ones."""
         where = where or f"family {self.name!r}"

@@ -7,15 +7,14 @@ import math
 
 import numpy as np
 import pytest
+from conftest import family_dict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymatgen.core import Composition
 
-from conftest import family_dict
 from magnetscreen.datasets import builtin_family, parse_family
-from magnetscreen.descriptors.enumeration import grid_site_count, plan_enumeration
+from magnetscreen.descriptors.enumeration import _ways_table, grid_site_count, plan_enumeration
 from magnetscreen.descriptors.enumeration_kernels import stick_break_bounded, unrank_bounded_composition
-from magnetscreen.descriptors.enumeration import _ways_table
 
 
 def closed_form_count(units: int, lo: list[int], hi: list[int]) -> int:

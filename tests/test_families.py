@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
+from conftest import family_dict
 from pymatgen.core import Composition
 
-from conftest import family_dict
 from magnetscreen.datasets import FamilyError, builtin_families, builtin_family, load_family, parse_family
 from magnetscreen.descriptors import canonical_formula
 

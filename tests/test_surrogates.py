@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from magnetscreen.descriptors import encode, featurize
+from magnetscreen.descriptors import encode
 from magnetscreen.models import surrogate_kernels as k
 from magnetscreen.models.modelfile import ModelFileError
 from magnetscreen.models.physics import MU0
