@@ -92,3 +92,27 @@ def test_config_file_errors(tmp_path):
 def test_constraints_apply_to_every_family():
     config = parse_config({"families": "all", "constraints": [{"kind": "max_hree_mass_fraction", "value": 0.0}]})
     assert all(f.constraints and f.constraints[-1].value == 0.0 for f in config.families)
+
+
+def test_resource_limits_are_clear_errors(tmp_path):
+    """Inputs that used to run forever or die with MemoryError/RecursionError are refused up front (exit 2)."""
+    from magnetscreen.datasets.errors import ConfigError, FamilyError
+    from magnetscreen.datasets.families import load_family
+    from magnetscreen.screening.engine.enumerate import plans
+
+    with pytest.raises(FamilyError, match="/dev/zero: not a regular file"):
+        load_family("/dev/zero")
+    deep = tmp_path / "deep.toml"
+    deep.write_text("families = " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config(deep)
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (2 << 20) + b"\n")
+    with pytest.raises(ConfigError, match="larger than the 1048576 bytes"):
+        load_config(big)
+    config = parse_config({"families": [{"name": "2-14-1", "sampling": "sobol", "n_samples": 10**12}]}, "t.toml",
+                          tmp_path)
+    with pytest.raises(ConfigError, match=r"the plan has 1,000,000,000,000 candidates"):
+        plans(config)
+    with pytest.raises(ConfigError, match="step 1e-07 is finer than the finest grid supported"):
+        parse_config({"families": [{"name": "2-14-1", "step": 1e-7}]}, "t.toml", tmp_path)
