@@ -49,7 +49,7 @@ _TOKEN = re.compile(
     r" *(?:(?P<element>[A-Z][a-z]{0,2})|(?P<number>[0-9]+\.?[0-9]*|\.[0-9]+)|(?P<open>[(\[])|(?P<close>[)\]]))"
 )
 #: Words that read as a missing value in a table, refused as formulas (case-insensitive).
-MISSING_WORDS = frozenset({"nan", "na", "n/a", "none", "null", "nil", "inf", "infinity", "true", "false", "-"})
+MISSING_WORDS = frozenset({"nan", "none", "null", "nil", "inf", "infinity", "true", "false"})
 
 
 def _describe_char(char: str) -> tuple[str, str]:

@@ -30,10 +30,10 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from typing import Any
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -136,3 +136,39 @@ def nearest_phase_kernel(elements, fractions, train_elements, train_fractions, t
         value[i] = total / count
         distance[i] = best
     return value, distance
+
+
+@numba.njit(cache=True, parallel=True)
+def loo_nearest_kernel(train_proj, train_resid, train_mask):
+    """Leave-one-out nearest-neighbour distance of every training row, per target.
+
+    For row i and target t: the smallest distance (as in :func:`domain_distance_kernel`) from row i to
+    another training row j != i of target t; inf when row i has no other row of t. O(m^2 k) time, O(m T)
+    memory (no pairwise matrix).
+
+    Parameters
+    ----------
+    train_proj : float64 (m, k); train_resid : float64 (m,); train_mask : bool (m, T)
+
+    Returns
+    -------
+    float64 (m, T)
+    """
+    m, n_targets = train_mask.shape
+    k = train_proj.shape[1]
+    out = np.empty((m, n_targets), dtype=np.float64)
+    for i in numba.prange(m):
+        for t in range(n_targets):
+            out[i, t] = np.inf
+        for j in range(m):
+            if j == i:
+                continue
+            acc = (train_resid[i] - train_resid[j]) * (train_resid[i] - train_resid[j])
+            for c in range(k):
+                diff = train_proj[i, c] - train_proj[j, c]
+                acc += diff * diff
+            dist = np.sqrt(acc)
+            for t in range(n_targets):
+                if train_mask[j, t] and dist < out[i, t]:
+                    out[i, t] = dist
+    return out

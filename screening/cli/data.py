@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
 
 
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``data`` on the ``magnetscreen`` subcommand parsers."""
     p = subparsers.add_parser("data", help="list, show and check datasets",
@@ -30,21 +28,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _summary(name: str) -> dict:
-    from magnetscreen.datasets.tables import load_table
-
-    frame = load_table(name)
-    prov = frame.attrs["provenance"]
-    if name == "elements":
-        return {"name": name, "rows": len(frame), "columns": list(frame.columns),
-                "methods": {}, "sources": [prov["source"] + f" (pymatgen {prov['pymatgen_version']})"]}
-    return {"name": name, "rows": len(frame), "columns": list(frame.columns), "methods": prov["methods"],
-            "sources": prov["sources"], "description": prov["description"], "sha256": prov["sha256"]}
-
-
 def run(args: argparse.Namespace) -> int:
     from magnetscreen.datasets.errors import DataError
-    from magnetscreen.datasets.tables import load_table, table_names
+    from magnetscreen.datasets.tables import load_table, table_names, table_summary
     from magnetscreen.datasets.user_data import load_user_dataset
 
     action = args.action or "list"
@@ -52,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"data {action}: missing {'dataset name' if action == 'show' else 'file'} "
                         f"(shipped datasets: {', '.join(table_names())})")
     if action == "list":
-        rows = [_summary(n) for n in table_names()]
+        rows = [table_summary(n) for n in table_names()]
         if args.format == "json":
             print(json.dumps(rows, indent=2))
             return 0
@@ -61,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{r['name']}: {r['rows']} rows, {len(r['sources'])} source(s), {methods}")
             if r.get("description"):
                 print(f"  {r['description']}")
+            for cls, tiers in r.get("tiers_by_class", {}).items():
+                print(f"  {cls}: " + ", ".join(f"tier {k} {v}" for k, v in tiers.items()))
+            for family, props in r.get("by_family", {}).items():
+                print(f"  {family}: " + ", ".join(f"{k} {v}" for k, v in props.items() if v))
             print(f"  columns: {', '.join(r['columns'])}")
         print("\nmagnetscreen data show NAME prints the rows; docs/data.md explains what is thin and why.")
         return 0

@@ -1,0 +1,135 @@
+"""Structure prototypes of compositions, from their stoichiometry, and of the built-in families.
+
+Training rows come from compilations that name no structure, so the models group them by the prototype
+their stoichiometry fits: what leave-one-family-out validation holds out together, what the domain flag
+asks for ("training rows of the same prototype"), and what the end-member priors are looked up by.
+
+Element classes: ``R`` the rare earths with Y, Sc and Th; ``X`` the interstitial and metalloid
+non-metals H, B, C, N; ``O`` oxygen; ``M`` every other element (transition metals and the p-block metals
+and semimetals that substitute on transition-metal sites: Al, Ga, Si, Ge, ...). With ``r`` the atomic
+fraction of R among the non-interstitial atoms (R + M), the rules, first match wins, are:
+
+=================  ============================================================================
+prototype          rule (fractions of all atoms unless said otherwise)
+=================  ============================================================================
+``element``        one element
+``hexaferrite``    O 0.594 +/- 0.02 (19/32) and Fe + M-site substituents 0.375 +/- 0.03 (12/32)
+``2-14-1``         B + C 1/17 +/- 0.012 and R 2/17 +/- 0.012
+``1-5``            no B; r = 1/6 +/- 0.015 (RT5: CaCu5 type)
+``2-17``           no B; r = 2/19 +/- 0.012; interstitial N + C + H <= 3/22 (R2T17 with or without X3)
+``1-13``           no B; r = 1/14 +/- 0.0035 (NaZn13 type, such as La(Fe,Si)13)
+``1-12``           no B; r from 0.0749 to 1/13 + 0.01 (R counting Zr); interstitial N + C + H <= 1/14 (ThMn12 type)
+``Fe16N2``         Fe + Co + Mn + Ti 8/9 +/- 0.02 and N + C 1/9 +/- 0.02, no R
+``MnBi``           Mn + Bi + Sb >= 0.95, Mn 0.5 +/- 0.1 and Bi + Sb > 0
+``MnAl``           Mn + Al + C >= 0.95, Mn 0.40..0.65 and Al > 0
+``L10``            (Fe + Co + Mn) and (Ni + Pt + Pd) each 0.5 +/- 0.1, together >= 0.95
+``other``          none of the above
+=================  ============================================================================
+
+The tolerances are stoichiometry windows of a few hundredths, wide enough for substituted and slightly
+off-stoichiometric samples and narrow enough that 1-5, 2-17 and 1-12 (r = 0.167, 0.105, 0.077) never
+overlap (1-13, r = 0.071, sits next to 1-12 and nothing else). Labels are a modelling choice, not a
+structure determination: a composition that fits the
+2-14-1 window is called 2-14-1 whether or not a sample of it had that structure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from magnetscreen.datasets.elements import N_Z, symbol_to_z
+from magnetscreen.descriptors.composition import CompositionLike
+from magnetscreen.descriptors.encoding import CompositionBatch, encode
+
+__all__ = ["PROTOTYPES", "FAMILY_PROTOTYPE", "prototype_of", "family_prototype"]
+
+PROTOTYPES = ("element", "hexaferrite", "2-14-1", "1-5", "2-17", "1-13", "1-12", "Fe16N2", "MnBi", "MnAl", "L10",
+              "other")
+#: Prototype of each built-in family (Sm2Co17 and the 2-17 interstitials share the Th2Zn17/Th2Ni17 prototype).
+FAMILY_PROTOTYPE = {
+    "2-14-1": "2-14-1", "SmCo5": "1-5", "Sm2Co17": "2-17", "2-17-interstitial": "2-17", "1-12": "1-12",
+    "Fe16N2": "Fe16N2", "MnBi": "MnBi", "MnAl": "MnAl", "L10-FeNi": "L10", "M-hexaferrite": "hexaferrite",
+}
+
+_R = ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Th")
+_X = ("H", "B", "C", "N")
+
+
+def _mask(symbols: tuple[str, ...]) -> np.ndarray:
+    z = symbol_to_z()
+    out = np.zeros(N_Z, dtype=bool)
+    out[[z[s] for s in symbols]] = True
+    return out
+
+
+def _sum(batch: CompositionBatch, symbols: tuple[str, ...]) -> np.ndarray:
+    """Atomic fraction of the elements ``symbols`` in every row."""
+    return (_mask(symbols)[batch.elements] * batch.fractions).sum(axis=1)
+
+
+def family_prototype(family: str) -> str:
+    """The prototype of a built-in family name (a user family's name is returned unchanged)."""
+    return FAMILY_PROTOTYPE.get(family, family)
+
+
+def prototype_of(compositions: CompositionBatch | list[CompositionLike]) -> np.ndarray:
+    """The prototype label of every composition (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    compositions : CompositionBatch or list of formulas
+
+    Returns
+    -------
+    ndarray of str, shape (n,)
+
+    Examples
+    --------
+    >>> prototype_of(["Nd2Fe14B", "SmCo5", "Sm2Fe17N3", "SmFe11Ti", "SrFe12O19", "MnBi", "Fe16N2", "Fe"]).tolist()
+    ['2-14-1', '1-5', '2-17', '1-12', 'hexaferrite', 'MnBi', 'Fe16N2', 'element']
+    """
+    batch = compositions if isinstance(compositions, CompositionBatch) else encode(list(compositions))
+    n = len(batch)
+    out = np.full(n, "other", dtype=object)
+    if n == 0:
+        return out.astype(str)
+    n_elements = (batch.elements > 0).sum(axis=1)
+    r = _sum(batch, _R)
+    r_zr = r + _sum(batch, ("Zr",))
+    boron = _sum(batch, ("B",))
+    b_c = boron + _sum(batch, ("C",))
+    interstitial = _sum(batch, ("N", "C", "H"))
+    oxygen = _sum(batch, ("O",))
+    x = _sum(batch, _X)
+    metals = 1.0 - x - oxygen  # R + M
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(metals > 0, r / metals, 0.0)
+        share_zr = np.where(metals > 0, r_zr / metals, 0.0)
+    hexa_b = _sum(batch, ("Fe", "Co", "Zn", "Ti", "Al", "Ni", "Mn", "Cu", "Ga", "Cr", "Sn", "Zr", "Mg"))
+    fe16 = _sum(batch, ("Fe", "Co", "Mn", "Ti"))
+    n_c = _sum(batch, ("N", "C"))
+    mn = _sum(batch, ("Mn",))
+    bi_sb = _sum(batch, ("Bi", "Sb"))
+    al = _sum(batch, ("Al",))
+    a_l10 = _sum(batch, ("Fe", "Co", "Mn"))
+    b_l10 = _sum(batch, ("Ni", "Pt", "Pd"))
+    rules = [
+        ("element", n_elements == 1),
+        ("hexaferrite", (np.abs(oxygen - 19 / 32) <= 0.02) & (np.abs(hexa_b - 12 / 32) <= 0.03)),
+        ("2-14-1", (np.abs(b_c - 1 / 17) <= 0.012) & (np.abs(r - 2 / 17) <= 0.012)),
+        ("1-5", (boron == 0) & (np.abs(share - 1 / 6) <= 0.015) & (oxygen == 0)),
+        ("2-17", (boron == 0) & (np.abs(share - 2 / 19) <= 0.012) & (interstitial <= 3 / 22 + 1e-9) & (oxygen == 0)),
+        ("1-13", (boron == 0) & (np.abs(share - 1 / 14) <= 0.0035) & (oxygen == 0)),
+        ("1-12", (boron == 0) & (share_zr >= 0.0749) & (share_zr <= 1 / 13 + 0.01) & (interstitial <= 1 / 14 + 1e-9)
+         & (oxygen == 0)),
+        ("Fe16N2", (np.abs(fe16 - 8 / 9) <= 0.02) & (np.abs(n_c - 1 / 9) <= 0.02) & (r == 0)),
+        ("MnBi", (mn + bi_sb >= 0.95) & (np.abs(mn - 0.5) <= 0.1) & (bi_sb > 0)),
+        ("MnAl", (mn + al + _sum(batch, ("C",)) >= 0.95) & (mn >= 0.40) & (mn <= 0.65) & (al > 0)),
+        ("L10", (np.abs(a_l10 - 0.5) <= 0.1) & (np.abs(b_l10 - 0.5) <= 0.1) & (a_l10 + b_l10 >= 0.95)),
+    ]
+    assigned = np.zeros(n, dtype=bool)
+    for label, match in rules:
+        take = match & ~assigned
+        out[take] = label
+        assigned |= take
+    return out.astype(str)
