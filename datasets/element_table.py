@@ -9,7 +9,8 @@ compares it with the shipped one.
 Missing values: where pymatgen has no value (e.g. no Pauling electronegativity for noble gases, no
 atomic radius or molar volume for the heaviest actinides) the cell is empty (NaN). Nothing is filled
 with zero or guessed. Columns that apply to the lanthanide ions only (``n_4f_R3``, ``de_gennes_R3``)
-are NaN outside La..Lu, where they are not defined. Descriptor code must propagate NaN (a feature of a
+and the other ``*_R3`` columns are NaN outside La..Lu, where they are not defined. Descriptor code must
+propagate NaN (a feature of a
 composition that contains an element without the property is NaN, and such candidates fall out of the
 models' domain), never replace it.
 
@@ -22,7 +23,10 @@ Derived columns (computed here from pymatgen's ground-state configuration, not c
   Hund's first rule (n for n <= 2l+1 electrons, else 2(2l+1) - n);
 - ``n_4f_R3``: 4f electrons of the trivalent lanthanide ion, Z - 57 (La3+ 4f0 ... Lu3+ 4f14);
 - ``de_gennes_R3``: de Gennes factor (g_J - 1)^2 J(J + 1) of the R3+ ion, with S, L, J from Hund's
-  rules and g_J = 3/2 + [S(S+1) - L(L+1)] / [2 J(J+1)] (P. G. de Gennes, J. Phys. Radium 23, 510 (1962)).
+  rules and g_J = 3/2 + [S(S+1) - L(L+1)] / [2 J(J+1)] (P. G. de Gennes, J. Phys. Radium 23, 510 (1962));
+- ``J_R3``, ``gJ_R3``, ``alphaJ_R3``, ``stevens_R3``: J, g_J, the second-order Stevens factor alpha_J and
+  the single-ion quadrupole strength alpha_J J(2J - 1) of the R3+ ground multiplet, derived exactly by
+  :mod:`magnetscreen.datasets.rare_earth_ions`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from magnetscreen.datasets.rare_earth_ions import rare_earth_ion
 
 __all__ = ["ELEMENT_COLUMNS", "build_element_table", "load_element_table", "element_table_metadata", "hund_ion"]
 
@@ -68,6 +74,11 @@ ELEMENT_COLUMNS: dict[str, tuple[str, str]] = {
     "n_unpaired_f": ("1", "unpaired f electrons of the free atom (Hund's first rule)"),
     "n_4f_R3": ("1", "4f electrons of the trivalent lanthanide ion (La..Lu only)"),
     "de_gennes_R3": ("1", "de Gennes factor (g_J - 1)^2 J(J+1) of the trivalent lanthanide ion (La..Lu only)"),
+    "J_R3": ("1", "total angular momentum J of the R3+ ground multiplet (Hund's rules; La..Lu only)"),
+    "gJ_R3": ("1", "Lande factor g_J of the R3+ ground multiplet (La..Lu only; empty where J = 0)"),
+    "alphaJ_R3": ("1", "second-order Stevens factor alpha_J of the R3+ ground multiplet (derived exactly; "
+                       "La..Lu only)"),
+    "stevens_R3": ("1", "single-ion quadrupole strength alpha_J J(2J - 1) of the R3+ ion (La..Lu only)"),
 }
 
 _CAPACITY = {"s": 2, "p": 6, "d": 10, "f": 14}
@@ -149,11 +160,16 @@ def build_element_table() -> pd.DataFrame:
             if 57 <= z <= 71:
                 n4f = z - 57
                 spin, orbital, total, g = hund_ion(n4f, 3)
+                ion = rare_earth_ion(el.symbol)
                 row["n_4f_R3"] = float(n4f)
                 row["de_gennes_R3"] = 0.0 if total == 0 else (g - 1) ** 2 * total * (total + 1)
+                row["J_R3"] = float(ion.J)
+                row["gJ_R3"] = np.nan if ion.g_J is None else float(ion.g_J)
+                row["alphaJ_R3"] = float(ion.alpha_J)
+                row["stevens_R3"] = float(ion.stevens_strength)
             else:
-                row["n_4f_R3"] = np.nan
-                row["de_gennes_R3"] = np.nan
+                for name in ("n_4f_R3", "de_gennes_R3", "J_R3", "gJ_R3", "alphaJ_R3", "stevens_R3"):
+                    row[name] = np.nan
             rows.append(row)
     table = pd.DataFrame(rows, columns=list(ELEMENT_COLUMNS))
     table["Z"] = table["Z"].astype(np.int64)

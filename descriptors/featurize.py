@@ -17,7 +17,11 @@ Features (labels follow one pattern, ``<statistic>_<quantity>``):
   electrons per atom, and ``electrons_3d`` = the same per 3d atom (0 without 3d atoms);
   ``unpaired_3d`` = unpaired 3d electrons per atom (free-atom Hund's rule); ``f4_R3`` = 4f electrons of
   the R3+ ions per atom; ``degennes_RE`` = sum over rare earths of f_i (g_J - 1)^2 J(J+1), the de Gennes
-  scaling of the R-T exchange.
+  scaling of the R-T exchange; ``stevens_RE`` = sum f_i alpha_J J(2J - 1), the rare-earth single-ion
+  anisotropy strength with its sign (K1 of the R sublattice is proportional to -alpha_J <r^2> J(2J-1) A20);
+  ``spin_RE`` = sum f_i (g_J - 1) J, the spin projection that couples to the 3d moments (negative for the
+  light rare earths, whose moments add to Fe's, positive for the heavy ones, whose moments oppose it);
+  ``moment_RE`` = sum f_i g_J J; ``frac_NCH`` = atomic fraction of the interstitials N, C, H.
 
 Missing values: a statistic of a property that some element present lacks is NaN (see
 :mod:`magnetscreen.datasets.element_table`); nothing is filled in. Elements of the built-in families
@@ -27,7 +31,8 @@ References
 ----------
 L. Ward, A. Agrawal, A. Choudhary, C. Wolverton, "A general-purpose machine learning framework for
 predicting properties of inorganic materials", npj Comput. Mater. 2, 16028 (2016) (the Magpie
-statistics this follows). P. G. de Gennes, J. Phys. Radium 23, 510 (1962).
+statistics this follows). P. G. de Gennes, J. Phys. Radium 23, 510 (1962). J. F. Herbst, Rev. Mod. Phys.
+63, 819 (1991) (single-ion anisotropy of the rare-earth sublattice).
 """
 
 from __future__ import annotations
@@ -64,8 +69,10 @@ DEFAULT_PROPERTIES = (
 PNORM_ORDERS = (0.0, 2.0, 3.0, 5.0, 7.0, 10.0)
 MAGNET_FEATURES = (
     "frac_3d", "frac_FeCo", "frac_RE", "frac_LRE", "frac_HRE", "frac_BCN", "sum_3d_electrons", "unpaired_3d",
-    "f4_R3", "degennes_RE", "share_RE", "electrons_3d",
+    "f4_R3", "degennes_RE", "stevens_RE", "spin_RE", "moment_RE", "frac_NCH", "share_RE", "electrons_3d",
 )
+#: Class sums of MAGNET_FEATURES (the rest are ratios computed in the kernel).
+_N_CLASSES = 14
 
 _3D = range(21, 31)
 _LANTHANIDES = range(57, 72)
@@ -92,9 +99,9 @@ def property_table(properties: tuple[str, ...] = DEFAULT_PROPERTIES) -> np.ndarr
 
 @lru_cache(maxsize=1)
 def _class_weights() -> np.ndarray:
-    """(N_Z, 10) weights, one column per class sum of :data:`MAGNET_FEATURES` (the first ten)."""
+    """(N_Z, 14) weights, one column per class sum of :data:`MAGNET_FEATURES` (the first fourteen)."""
     elements = load_element_table()
-    w = np.zeros((N_Z, 10))
+    w = np.zeros((N_Z, _N_CLASSES))
     w[list(_3D), 0] = 1.0
     w[_z(["Fe", "Co"]), 1] = 1.0
     rare_earths = [21, 39, *_LANTHANIDES]
@@ -111,6 +118,15 @@ def _class_weights() -> np.ndarray:
         w[z, 7] = unpaired[z - 1]
     w[1:, 8] = f4
     w[1:, 9] = dg
+    # rare-earth single-ion terms (0 outside La..Lu and for ions without J): anisotropy strength with its sign,
+    # spin projection (g_J - 1) J (negative for light R: parallel to Fe; positive for heavy R: antiparallel)
+    # and moment g_J J
+    J = np.nan_to_num(elements["J_R3"].to_numpy(), nan=0.0)
+    g = np.nan_to_num(elements["gJ_R3"].to_numpy(), nan=0.0)
+    w[1:, 10] = np.nan_to_num(elements["stevens_R3"].to_numpy(), nan=0.0)
+    w[1:, 11] = np.where(J > 0, (g - 1.0) * J, 0.0)
+    w[1:, 12] = g * J
+    w[_z(["N", "C", "H"]), 13] = 1.0
     w.setflags(write=False)
     return w
 

@@ -41,7 +41,7 @@ from magnetscreen.datasets.elements import N_Z, symbol_to_z
 from magnetscreen.descriptors.composition import CompositionLike
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
 
-__all__ = ["PROTOTYPES", "FAMILY_PROTOTYPE", "prototype_of", "family_prototype"]
+__all__ = ["PROTOTYPES", "FAMILY_PROTOTYPE", "prototype_of", "prototype_codes", "family_prototype"]
 
 PROTOTYPES = ("element", "hexaferrite", "2-14-1", "1-5", "2-17", "1-13", "1-12", "Fe16N2", "MnBi", "MnAl", "L10",
               "other")
@@ -88,11 +88,16 @@ def prototype_of(compositions: CompositionBatch | list[CompositionLike]) -> np.n
     >>> prototype_of(["Nd2Fe14B", "SmCo5", "Sm2Fe17N3", "SmFe11Ti", "SrFe12O19", "MnBi", "Fe16N2", "Fe"]).tolist()
     ['2-14-1', '1-5', '2-17', '1-12', 'hexaferrite', 'MnBi', 'Fe16N2', 'element']
     """
+    return np.array(PROTOTYPES)[prototype_codes(compositions)]
+
+
+def prototype_codes(compositions: CompositionBatch | list[CompositionLike]) -> np.ndarray:
+    """The index in :data:`PROTOTYPES` of every composition's prototype (int64, shape (n,)); whole-array numpy."""
     batch = compositions if isinstance(compositions, CompositionBatch) else encode(list(compositions))
     n = len(batch)
-    out = np.full(n, "other", dtype=object)
+    out = np.full(n, PROTOTYPES.index("other"), dtype=np.int64)
     if n == 0:
-        return out.astype(str)
+        return out
     n_elements = (batch.elements > 0).sum(axis=1)
     r = _sum(batch, _R)
     r_zr = r + _sum(batch, ("Zr",))
@@ -130,6 +135,6 @@ def prototype_of(compositions: CompositionBatch | list[CompositionLike]) -> np.n
     assigned = np.zeros(n, dtype=bool)
     for label, match in rules:
         take = match & ~assigned
-        out[take] = label
+        out[take] = PROTOTYPES.index(label)
         assigned |= take
-    return out.astype(str)
+    return out

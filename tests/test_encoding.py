@@ -102,14 +102,14 @@ def test_canonical_name_is_stable_under_order_and_scaling():
 amount = st.integers(min_value=1, max_value=3000).map(lambda k: Fraction(k, 100))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.sampled_from(SYMBOLS), amount, min_size=1, max_size=6), st.integers(1, 7))
 def test_canonical_name_matches_exact_reference(amounts, scale):
     scaled = {s: float(a * scale) for s, a in amounts.items()}
     assert canonical_formula(scaled) == reference_canonical(amounts)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.sampled_from(SYMBOLS), amount, min_size=1, max_size=6))
 def test_encode_decode_round_trip(amounts):
     batch = encode([{s: float(a) for s, a in amounts.items()}])

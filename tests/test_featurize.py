@@ -93,6 +93,17 @@ def test_magnet_descriptors_by_hand():
     assert col["degennes_RE"].tolist() == pytest.approx([2 / 17 * dg_nd, dg_sm / 6, 0.0, 0.0])
     assert col["f4_R3"].tolist() == pytest.approx([2 / 17 * 3, 5 / 6, 0.0, 0.0])
     assert col["pnorm_0"].tolist() == [3, 3, 3, 2]
+    # single-ion terms: Nd3+ alpha_J = -7/1089, J(2J - 1) = 36; Sm3+ alpha_J = 13/315, J(2J - 1) = 10
+    assert col["stevens_RE"].tolist() == pytest.approx([2 / 17 * (-7 / 1089) * 36, (13 / 315) * 10 / 6, 0.0, 0.0])
+    # spin projection (g_J - 1) J: Nd (8/11 - 1) 9/2, Sm (2/7 - 1) 5/2; moment g_J J
+    assert col["spin_RE"].tolist() == pytest.approx([2 / 17 * (8 / 11 - 1) * 4.5, (2 / 7 - 1) * 2.5 / 6, 0.0, 0.0])
+    assert col["moment_RE"].tolist() == pytest.approx([2 / 17 * 8 / 11 * 4.5, 2 / 7 * 2.5 / 6, 0.0, 0.0])
+    assert col["frac_NCH"].tolist() == pytest.approx([0.0, 0.0, 0.0, 0.0])
+    X, names = featurize(["Sm2Fe17N3", "Dy2Fe14B"])
+    col = {n: X[:, i] for i, n in enumerate(names)}
+    assert col["frac_NCH"].tolist() == pytest.approx([3 / 22, 0.0])
+    # Dy3+: g_J = 4/3, J = 15/2: spin projection positive (heavy rare earth, antiparallel to Fe)
+    assert col["spin_RE"][1] == pytest.approx(2 / 17 * (4 / 3 - 1) * 7.5) and col["spin_RE"][1] > 0
 
 
 def test_mode_ties_go_to_the_smallest_value():
