@@ -35,6 +35,11 @@ __all__ = [
     "load_curie_records",
     "load_intrinsic_series",
     "load_end_members",
+    "load_temperature_series",
+    "load_temperature_laws",
+    "load_stability_ranges",
+    "STABILITY_RANGES",
+    "SYNTHESIS_ROUTES",
     "load_elements",
     "validate_rows",
     "table_names",
@@ -193,7 +198,79 @@ END_MEMBERS = TableSpec(
     property_columns=("Js_T", "K1_MJm3", "K2_MJm3", "anisotropy", "Tc_K"),
 )
 
-TABLES = {spec.name: spec for spec in (INTRINSIC, CURIE, CURIE_CORPUS, CURIE_RECORDS, INTRINSIC_SERIES, END_MEMBERS)}
+TEMPERATURE_SERIES = TableSpec(
+    name="temperature_series",
+    filename="temperature_series.csv",
+    description="Js, K1 and mu0HA of end members and close relatives at two or more temperatures, the data the "
+                "per-family temperature laws are fitted on (docs/temperature-series.md)",
+    columns=(
+        Column("formula", "formula", required=True, description="chemical formula"),
+        Column("family", "str", required=True, choices=END_MEMBER_FAMILIES, description="built-in family"),
+        Column("T_K", "float", "K", required=True, low=0.0, high=1500.0, high_open=True,
+               description="temperature of the values"),
+        Column("T_K_nominal", "bool", description="true when only 'room temperature' is known"),
+        Column("Js_T", "float", "T", low=0.0, high=2.6, low_open=True, high_open=True,
+               description="saturation polarization mu0*Ms"),
+        Column("K1_MJm3", "float", "MJ/m^3", low=-30.0, high=30.0, low_open=True, high_open=True,
+               description="first anisotropy constant, with its sign"),
+        Column("muHA_T", "float", "T", low=0.0, high=150.0, low_open=True, high_open=True,
+               description="anisotropy field mu0*HA"),
+    ) + _PROVENANCE,
+    property_columns=("Js_T", "K1_MJm3", "muHA_T"),
+)
+
+LAW_PARAMETERS = ("k1_exponent", "js_temperature_coefficient_per_K", "coercivity_temperature_coefficient_per_K")
+TEMPERATURE_LAWS = TableSpec(
+    name="temperature_laws",
+    filename="temperature_laws.csv",
+    description="Published temperature-law parameters: Callen-Callen exponents of K1 and magnet-level temperature "
+                "coefficients of remanence and coercivity (docs/temperature-series.md)",
+    columns=(
+        Column("family", "str", required=True, choices=END_MEMBER_FAMILIES, description="built-in family"),
+        Column("formula", "formula", description="the compound, when the parameter is a compound's"),
+        Column("parameter", "str", required=True, choices=LAW_PARAMETERS, description="what the value is"),
+        Column("value", "float", "", required=True, low=-20.0, high=20.0, description="the parameter's value"),
+        Column("T_range_K", "str", description="temperatures the value holds for, as the source states"),
+    ) + _PROVENANCE,
+    property_columns=("value",),
+)
+
+#: Families of the stability-range table (the built-in families).
+STABILITY_FAMILIES = tuple(f for f in END_MEMBER_FAMILIES if f != "reference")
+#: Quantities of a stability range (docs/stability-ranges.md).
+STABILITY_QUANTITIES = ("site_fraction", "atoms_per_formula_unit", "atomic_percent", "max_temperature_K")
+#: Synthesis routes a range can be restricted to (``any``: the source does not restrict it).
+SYNTHESIS_ROUTES = ("bulk", "melt-spun", "thin-film", "mechanical-alloying")
+
+STABILITY_RANGES = TableSpec(
+    name="stability_ranges",
+    filename="stability_ranges.csv",
+    description="Composition ranges (and stability temperatures) in which each built-in family's phase is reported "
+                "to form, per site and substituent, with the route; explicit 'unknown' rows where no range was found "
+                "(docs/stability-ranges.md)",
+    columns=(
+        Column("family", "str", required=True, choices=STABILITY_FAMILIES, description="built-in family"),
+        Column("site", "str", required=True, description="site of the family's TOML, or * for the whole composition"),
+        Column("elements", "str", required=True,
+               description="element, or elements joined by + whose amounts are summed; * for temperature rows"),
+        Column("quantity", "str", required=True, choices=STABILITY_QUANTITIES, description="what min and max bound"),
+        Column("min", "float", low=0.0, high=2000.0, description="lower end of the reported range (empty: none)"),
+        Column("max", "float", low=0.0, high=2000.0, description="upper end of the reported range (empty: none)"),
+        Column("route", "str", choices=("any", *SYNTHESIS_ROUTES), description="synthesis route of the range"),
+        Column("status", "str", required=True, choices=("reported", "unknown"),
+               description="reported: a range read in the source; unknown: no range found (note says where we looked)"),
+        Column("source", "str", description="original source: doi:... or URL (empty for an unknown row that "
+                                           "names no page)"),
+        Column("locator", "str", description="where in the source: table, figure, abstract"),
+        Column("read_at", "url", description="URL of the page where the value was read"),
+        Column("method", "str", choices=("experiment",), description="experiment (empty for unknown rows)"),
+        Column("note", "str", description="conditions (R element, co-substituent, heat treatment), conversions"),
+    ),
+    property_columns=("status",),
+)
+
+TABLES = {spec.name: spec for spec in (INTRINSIC, CURIE, CURIE_CORPUS, CURIE_RECORDS, INTRINSIC_SERIES, END_MEMBERS,
+                                       TEMPERATURE_SERIES, TEMPERATURE_LAWS, STABILITY_RANGES)}
 
 
 def table_names() -> tuple[str, ...]:
@@ -229,7 +306,7 @@ def _load(name: str) -> pd.DataFrame:
 def _sources(frame: pd.DataFrame) -> list[str]:
     """The distinct sources a table cites: its ``source`` column, or the compilations of the corpus."""
     if "source" in frame:
-        return sorted(set(frame["source"]))
+        return sorted(set(frame["source"]) - {""})
     if "sources" in frame:
         return sorted({s for cell in frame["sources"] for s in cell.split(";") if s})
     return sorted(set(frame["source_id"]))
@@ -288,9 +365,24 @@ def load_curie_records() -> pd.DataFrame:
     return load_table("curie_records")
 
 
+def load_temperature_series() -> pd.DataFrame:
+    """Series of Js, K1 and mu0HA over temperature (see :data:`TEMPERATURE_SERIES`)."""
+    return load_table("temperature_series")
+
+
+def load_temperature_laws() -> pd.DataFrame:
+    """Published temperature-law parameters (see :data:`TEMPERATURE_LAWS`)."""
+    return load_table("temperature_laws")
+
+
 def load_intrinsic_series() -> pd.DataFrame:
     """The 2-14-1 and 1-12 series of the literature compilations (see :data:`INTRINSIC_SERIES`)."""
     return load_table("intrinsic_series")
+
+
+def load_stability_ranges() -> pd.DataFrame:
+    """Reported formation ranges of the built-in families (see :data:`STABILITY_RANGES`)."""
+    return load_table("stability_ranges")
 
 
 def load_end_members() -> pd.DataFrame:
