@@ -13,7 +13,7 @@ or for easy-plane K1 gets the one-sided difference that the clipping implies).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,8 +21,9 @@ from magnetscreen.descriptors.encoding import CompositionBatch, encode
 from magnetscreen.descriptors.featurize import featurize
 from magnetscreen.models.physics import SINTERED, ProcessingRoute, grade_of, performance
 from magnetscreen.models.surrogates import REFERENCE_TEMPERATURE_K, TARGETS, SurrogateSet, load_surrogates
+from magnetscreen.models.temperature_laws import law_for
 
-__all__ = ["Conditions", "score", "derive", "DERIVED", "DEFAULT_KUZMIN_S"]
+__all__ = ["Conditions", "score", "derive", "DERIVED", "DEFAULT_KUZMIN_S", "TEMPERATURE_LAWS"]
 
 #: Kuz'min shape parameter used when the caller gives none. It is a stated modelling choice inside
 #: Kuz'min's range 0 < s < 5/2, not a measured value of any material: set it per run.
@@ -42,20 +43,41 @@ DERIVED = {
 }
 
 
+#: How Js and K1 are scaled with temperature: each built-in family's fitted law (the run's values where a family
+#: has none), or the run's values for every family.
+TEMPERATURE_LAWS = ("family", "uniform")
+
+
 @dataclass(frozen=True)
 class Conditions:
-    """Operating conditions and physics parameters of a scoring."""
+    """Operating conditions and physics parameters of a scoring.
+
+    ``kuzmin_s`` and ``k1_exponent`` apply to every candidate when ``temperature_law`` is "uniform", and to the
+    families without a fitted law when it is "family" (see :mod:`magnetscreen.models.temperature_laws` and
+    :meth:`for_family`).
+    """
 
     temperature_K: float = 423.15
     route: ProcessingRoute = SINTERED
     kuzmin_s: float = DEFAULT_KUZMIN_S
     k1_exponent: float = 3.0
+    temperature_law: str = "family"
 
     def __post_init__(self):
         if not (np.isfinite(self.temperature_K) and self.temperature_K > 0):
             raise ValueError(f"operating temperature must be a positive number of kelvin, got {self.temperature_K!r}")
         if not 0 < self.kuzmin_s < 2.5:
             raise ValueError(f"Kuz'min s must satisfy 0 < s < 5/2, got {self.kuzmin_s!r}")
+        if self.temperature_law not in TEMPERATURE_LAWS:
+            raise ValueError(f"temperature_law must be one of {', '.join(TEMPERATURE_LAWS)}, got "
+                             f"{self.temperature_law!r}")
+
+    def for_family(self, family: str | None) -> Conditions:
+        """The conditions of a family's candidates: its fitted temperature law under "family"."""
+        if self.temperature_law == "uniform" or family is None:
+            return self
+        s, n, _ = law_for(family, self.kuzmin_s, self.k1_exponent)
+        return replace(self, kuzmin_s=s, k1_exponent=n, temperature_law="uniform")
 
 
 def _physics(js, k1, tc, conditions: Conditions, T_K: float) -> dict:
@@ -82,6 +104,7 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
     """
     n = len(pred[TARGETS[0]])
     out = {k: pred[k] for k in (*TARGETS, *(f"{t}_sigma" for t in TARGETS), "in_domain")}
+    out.update({k: pred[k] for k in ("prototype", "domain_note") if k in pred})
     means = [np.nan_to_num(pred[t], nan=0.0) for t in TARGETS]
     sigmas = [np.nan_to_num(pred[f"{t}_sigma"], nan=0.0) for t in TARGETS]
     T = conditions.temperature_K
@@ -112,7 +135,7 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
 
 
 def score(compositions, models: SurrogateSet | None = None, conditions: Conditions = Conditions(),
-          descriptors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+          descriptors: np.ndarray | None = None, family: str | None = None) -> dict[str, np.ndarray]:
     """Predict intrinsic properties and derive performance at ``conditions.temperature_K``.
 
     Parameters
@@ -123,6 +146,9 @@ def score(compositions, models: SurrogateSet | None = None, conditions: Conditio
     conditions : Conditions
     descriptors : ndarray of float64, shape (n, n_descriptors), optional
         Precomputed descriptors of ``compositions``.
+    family : str, optional
+        A built-in family name: its temperature law applies (:meth:`Conditions.for_family`); without one
+        the conditions' ``kuzmin_s`` and ``k1_exponent`` apply.
 
     Returns
     -------
@@ -133,4 +159,4 @@ def score(compositions, models: SurrogateSet | None = None, conditions: Conditio
     batch = compositions if isinstance(compositions, CompositionBatch) else encode(compositions)
     if descriptors is None:
         descriptors, _ = featurize(batch)
-    return derive(models.predict_descriptors(descriptors, batch), conditions)
+    return derive(models.predict_descriptors(descriptors, batch), conditions.for_family(family))

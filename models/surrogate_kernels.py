@@ -11,8 +11,8 @@ import numpy as np
 
 
 @numba.njit(cache=True, parallel=True)
-def domain_distance_kernel(X, mean, scale, components, train_proj, train_resid, train_mask):
-    """Distance of each row of X to the nearest training row of each target, in descriptor space.
+def domain_distance_kernel(X, prototypes, mean, scale, components, train_proj, train_resid, train_mask, proto_start):
+    """Distance of each row of X to the nearest training row of its prototype, per target, in descriptor space.
 
     Each row is standardized, z = (x - mean) / scale, and split into its projection p = C z on the k
     orthonormal principal directions C of the training rows and the norm r of the rest,
@@ -21,25 +21,29 @@ def domain_distance_kernel(X, mean, scale, components, train_proj, train_resid, 
         d_j = sqrt(|p - p_j|^2 + (r - r_j)^2),
 
     a lower bound of the Euclidean distance |z - z_j| that equals it when the training rows span no more
-    than k directions.
+    than k directions. Only training rows of the row's prototype count: the training rows are sorted by
+    prototype, and those of prototype q are rows proto_start[q] to proto_start[q + 1] - 1.
 
     Parameters
     ----------
     X : float64 (n, d)
+    prototypes : int64 (n,), prototype code of each row (outside 0..P-1: no training row counts)
     mean, scale : float64 (d,)
     components : float64 (k, d), orthonormal rows
     train_proj : float64 (m, k); train_resid : float64 (m,)
     train_mask : bool (m, T), True where training row j belongs to target t
+    proto_start : int64 (P + 1,), non-decreasing, proto_start[0] = 0, proto_start[P] = m
 
     Returns
     -------
     float64 (n, T)
-        Smallest d_j over the training rows of each target (inf for a target without rows, NaN for a row
-        of X holding a NaN).
+        Smallest d_j over the training rows of each target and of the row's prototype (inf where there is
+        none, NaN for a row of X holding a NaN).
     """
     n, d = X.shape
     k = components.shape[0]
-    m, n_targets = train_mask.shape
+    n_targets = train_mask.shape[1]
+    n_proto = proto_start.shape[0] - 1
     out = np.empty((n, n_targets), dtype=np.float64)
     for i in numba.prange(n):
         p = np.zeros(k, dtype=np.float64)
@@ -60,7 +64,10 @@ def domain_distance_kernel(X, mean, scale, components, train_proj, train_resid, 
             for t in range(n_targets):
                 out[i, t] = np.nan
             continue
-        for j in range(m):
+        q = prototypes[i]
+        if q < 0 or q >= n_proto:
+            continue
+        for j in range(proto_start[q], proto_start[q + 1]):
             acc = (r - train_resid[j]) * (r - train_resid[j])
             for c in range(k):
                 diff = p[c] - train_proj[j, c]
@@ -136,39 +143,3 @@ def nearest_phase_kernel(elements, fractions, train_elements, train_fractions, t
         value[i] = total / count
         distance[i] = best
     return value, distance
-
-
-@numba.njit(cache=True, parallel=True)
-def loo_nearest_kernel(train_proj, train_resid, train_mask):
-    """Leave-one-out nearest-neighbour distance of every training row, per target.
-
-    For row i and target t: the smallest distance (as in :func:`domain_distance_kernel`) from row i to
-    another training row j != i of target t; inf when row i has no other row of t. O(m^2 k) time, O(m T)
-    memory (no pairwise matrix).
-
-    Parameters
-    ----------
-    train_proj : float64 (m, k); train_resid : float64 (m,); train_mask : bool (m, T)
-
-    Returns
-    -------
-    float64 (m, T)
-    """
-    m, n_targets = train_mask.shape
-    k = train_proj.shape[1]
-    out = np.empty((m, n_targets), dtype=np.float64)
-    for i in numba.prange(m):
-        for t in range(n_targets):
-            out[i, t] = np.inf
-        for j in range(m):
-            if j == i:
-                continue
-            acc = (train_resid[i] - train_resid[j]) * (train_resid[i] - train_resid[j])
-            for c in range(k):
-                diff = train_proj[i, c] - train_proj[j, c]
-                acc += diff * diff
-            dist = np.sqrt(acc)
-            for t in range(n_targets):
-                if train_mask[j, t] and dist < out[i, t]:
-                    out[i, t] = dist
-    return out

@@ -34,6 +34,7 @@ import numpy as np
 from magnetscreen.datasets.elements import N_Z
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
 from magnetscreen.descriptors.featurize import featurize
+from magnetscreen.descriptors.prototypes import PROTOTYPES, prototype_codes
 from magnetscreen.models import surrogate_kernels as _k
 from magnetscreen.models.modelfile import (
     ArraySpec,
@@ -44,6 +45,7 @@ from magnetscreen.models.modelfile import (
     verify_folder,
     write_folder_manifest,
 )
+from magnetscreen.models.priors import PriorTable, easy_plane_mask
 from magnetscreen.models.trees import ARRAY_SPECS as _TREE_SPECS
 from magnetscreen.models.trees import FlatEnsemble, ensemble_from_arrays
 
@@ -54,7 +56,9 @@ __all__ = [
     "CONTEXT_FEATURES",
     "Surrogate",
     "Domain",
+    "ROUTES",
     "SurrogateSet",
+    "domain_notes",
     "model_matrix",
     "load_surrogates",
     "default_model_dir",
@@ -65,6 +69,8 @@ UNITS = {"Js_T": "T", "K1_MJm3": "MJ/m^3", "Tc_K": "K"}
 REFERENCE_TEMPERATURE_K = 295.0
 CONTEXT_FEATURES = ("T_K", "is_dft")
 KINDS = ("random_forest", "extra_trees", "gradient_boosting", "nearest_phase")
+#: How a row is predicted (see :class:`Surrogate`).
+ROUTES = ("learning", "hybrid", "prior")
 _TREE_ARRAYS = ("offset", "left", "right", "feature", "threshold", "value")
 
 
@@ -92,21 +98,34 @@ def model_matrix(descriptors: np.ndarray, T_K: np.ndarray | float = REFERENCE_TE
 
 @dataclass(frozen=True)
 class Surrogate:
-    """One target's model and its calibration.
+    """One target's model and its calibration: learning, physics prior and hybrid routes per prototype.
+
+    A row is predicted by the route of its prototype (``routes[prototype]``, an index of :data:`ROUTES`):
+
+    - ``learning``: the learned model alone (``ensemble``, or the nearest-phase baseline);
+    - ``hybrid``: the end-member prior (:mod:`magnetscreen.models.priors`) plus the learned model of the
+      residual ``y - prior`` (``residual``);
+    - ``prior``: the end-member prior alone.
+
+    A row whose prior is undefined (an end member it needs has no value) falls back to ``learning``. The
+    route of every prototype was chosen by grouped cross-validation (see :mod:`magnetscreen.models.training`).
 
     Attributes
     ----------
     target : str
     kind : str
-        One of :data:`KINDS`.
+        The learned model: one of :data:`KINDS`.
     ensemble : FlatEnsemble or None
         The trees (None for ``nearest_phase``).
     phase_elements, phase_fractions, phase_values : ndarray or None
         Training compositions and values of the ``nearest_phase`` baseline.
-    sigma_scale, sigma_floor : float
-        ``sigma = sigma_scale * (spread + sigma_floor)``.
+    sigma_scale, sigma_floor : ndarray of float64, shape (3,)
+        Per route: ``sigma = sigma_scale[route] * (spread + sigma_floor[route])``.
     card : dict
         The model card (JSON-ready).
+    prior : PriorTable or None
+    residual : FlatEnsemble or None
+    routes : ndarray of int64, shape (len(PROTOTYPES),), or None (learning everywhere)
     """
 
     target: str
@@ -115,36 +134,71 @@ class Surrogate:
     phase_elements: np.ndarray | None
     phase_fractions: np.ndarray | None
     phase_values: np.ndarray | None
-    sigma_scale: float
-    sigma_floor: float
+    sigma_scale: np.ndarray
+    sigma_floor: np.ndarray
     card: dict = field(default_factory=dict, compare=False)
+    prior: PriorTable | None = None
+    residual: FlatEnsemble | None = None
+    routes: np.ndarray | None = None
 
-    def predict_raw(self, X: np.ndarray, batch: CompositionBatch) -> tuple[np.ndarray, np.ndarray]:
-        """Point prediction and spread (0 without an ensemble spread)."""
+    def predict_learning(self, X: np.ndarray, batch: CompositionBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Point prediction and spread of the learned model alone (spread 0 without an ensemble)."""
         if self.ensemble is not None:
             return self.ensemble.predict(X)
         value, _ = _k.nearest_phase_kernel(batch.elements, batch.fractions, self.phase_elements,
                                            self.phase_fractions, self.phase_values)
         return value, np.zeros_like(value)
 
-    def predict(self, X: np.ndarray, batch: CompositionBatch) -> tuple[np.ndarray, np.ndarray]:
+    def predict_raw(self, X: np.ndarray, batch: CompositionBatch,
+                    prototypes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Point prediction, spread and route index of every row (uncalibrated)."""
+        mean, spread = self.predict_learning(X, batch)
+        route = np.zeros(len(mean), dtype=np.int64)
+        if self.routes is None or self.prior is None:
+            return mean, spread, route
+        if prototypes is None:
+            prototypes = prototype_codes(batch)
+        wanted = np.where(self.routes[prototypes] > 0)[0]
+        if len(wanted) == 0:
+            return mean, spread, route
+        prior = self.prior.evaluate(batch.take(wanted), prototypes[wanted])
+        ok = np.isfinite(prior)
+        rows, prior = wanted[ok], prior[ok]
+        chosen = self.routes[prototypes[rows]]
+        hybrid = chosen == ROUTES.index("hybrid")
+        if hybrid.any() and self.residual is not None:
+            r_mean, r_spread = self.residual.predict(X[rows[hybrid]])
+            mean[rows[hybrid]] = prior[hybrid] + r_mean
+            spread[rows[hybrid]] = r_spread
+            route[rows[hybrid]] = ROUTES.index("hybrid")
+        alone = chosen == ROUTES.index("prior")
+        mean[rows[alone]] = prior[alone]
+        spread[rows[alone]] = 0.0
+        route[rows[alone]] = ROUTES.index("prior")
+        return mean, spread, route
+
+    def predict(self, X: np.ndarray, batch: CompositionBatch,
+                prototypes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean and calibrated 1-sigma of the target for the rows of ``X`` (model matrix) / ``batch``."""
-        mean, spread = self.predict_raw(X, batch)
-        return mean, self.sigma_scale * (spread + self.sigma_floor)
+        mean, spread, route = self.predict_raw(X, batch, prototypes)
+        return mean, self.sigma_scale[route] * (spread + self.sigma_floor[route])
 
 
 @dataclass(frozen=True)
 class Domain:
-    """Domain of applicability in descriptor space.
+    """Domain of applicability: same prototype, and close in descriptor space.
 
     Descriptors are standardized with the training mean and standard deviation (1 where a descriptor is
     constant in the training data) and compared in the subspace of the ``k`` leading principal
     directions of the standardized training rows plus the norm of the remainder (see
     :func:`magnetscreen.models.surrogate_kernels.domain_distance_kernel`). A candidate is *in domain* for
-    a target when its distance to the nearest training composition of that target is at most the
-    target's threshold: the 95th percentile of the distances of the training compositions to their
-    nearest other training composition (leave-one-out), so that a candidate counts as in domain when it
-    is about as close to the data as the data are to each other.
+    a target when the target has training compositions of the candidate's prototype and the distance to the
+    nearest of them is at most the target's threshold. The threshold is chosen on grouped held-out folds so
+    that held-out errors in domain are measurably smaller than out of domain (see
+    :mod:`magnetscreen.models.training`; both errors are in the model card).
+
+    The training rows are sorted by prototype: those of prototype ``q`` are rows
+    ``proto_start[q]:proto_start[q + 1]``.
     """
 
     targets: tuple[str, ...]
@@ -155,12 +209,16 @@ class Domain:
     train_resid: np.ndarray
     train_mask: np.ndarray
     thresholds: np.ndarray
+    proto_start: np.ndarray
 
-    def distances(self, descriptors: np.ndarray) -> np.ndarray:
-        """Distance of each row to the nearest training composition, per target: float64 (n, n_targets)."""
+    def distances(self, descriptors: np.ndarray, prototypes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Distance of each row to the nearest training composition of its prototype, per target: float64
+        (n, n_targets) (inf where the target has no training composition of that prototype)."""
         X = np.ascontiguousarray(descriptors, dtype=np.float64)
-        return _k.domain_distance_kernel(X, self.mean, self.scale, self.components, self.train_proj,
-                                         self.train_resid, self.train_mask)
+        return _k.domain_distance_kernel(X, np.ascontiguousarray(prototypes, dtype=np.int64), self.mean, self.scale,
+                                         self.components, self.train_proj, self.train_resid,
+                                         self.train_mask if mask is None else np.ascontiguousarray(mask),
+                                         self.proto_start)
 
     def project(self, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Projection and residual norm of rows (used to build the training arrays)."""
@@ -168,6 +226,40 @@ class Domain:
         proj = z @ self.components.T
         rest = np.einsum("ij,ij->i", z, z) - np.einsum("ij,ij->i", proj, proj)
         return proj, np.sqrt(np.clip(rest, 0.0, None))
+
+    def has_rows(self) -> np.ndarray:
+        """bool (P, n_targets): whether the target has training compositions of each prototype."""
+        out = np.zeros((len(self.proto_start) - 1, len(self.targets)), dtype=bool)
+        for q in range(len(self.proto_start) - 1):
+            out[q] = self.train_mask[self.proto_start[q]: self.proto_start[q + 1]].any(axis=0)
+        return out
+
+
+#: States of a target's domain flag in :func:`domain_notes`: in domain, no data of the prototype, far.
+_DOMAIN_STATES = ("", "no {target} data for {prototype}", "{target} data of {prototype} too far")
+
+
+def domain_notes(states: np.ndarray, prototypes: np.ndarray, targets: tuple[str, ...]) -> np.ndarray:
+    """What each row's domain flag is missing, as text ("" when in domain for every target).
+
+    ``states`` is int (n, T): 0 in domain, 1 no training row of the target and prototype, 2 training rows of
+    the prototype but none within the threshold. Built by table look-up (at most 3^T x P distinct notes).
+    """
+    n_t = len(targets)
+    code = np.zeros(len(states), dtype=np.int64)
+    for t in range(n_t):
+        code = code * 3 + states[:, t]
+    table = np.empty((3**n_t, len(PROTOTYPES)), dtype=object)
+    for c in range(3**n_t):
+        digits, rest = [], c
+        for _ in range(n_t):
+            digits.append(rest % 3)
+            rest //= 3
+        digits = digits[::-1]
+        for q, proto in enumerate(PROTOTYPES):
+            parts = [_DOMAIN_STATES[d].format(target=targets[t], prototype=proto) for t, d in enumerate(digits) if d]
+            table[c, q] = "; ".join(parts)
+    return table[code, np.clip(prototypes, 0, len(PROTOTYPES) - 1)].astype(str)
 
 
 @dataclass(frozen=True)
@@ -185,21 +277,31 @@ class SurrogateSet:
     def predict_descriptors(self, descriptors: np.ndarray, batch: CompositionBatch) -> dict[str, np.ndarray]:
         """Predictions for already featurized rows (see :meth:`predict`)."""
         X = model_matrix(descriptors)
-        out: dict[str, np.ndarray] = {}
-        distance = self.domain.distances(descriptors)
+        prototypes = prototype_codes(batch)
+        out: dict[str, np.ndarray] = {"prototype": np.array(PROTOTYPES)[prototypes]}
+        distance = self.domain.distances(descriptors, prototypes)
+        has_rows = self.domain.has_rows()[prototypes]
         in_domain = np.ones(len(batch), dtype=bool)
+        states = np.zeros((len(batch), len(self.domain.targets)), dtype=np.int64)
+        bad = ~np.isfinite(descriptors).all(axis=1)
         for t, target in enumerate(self.domain.targets):
-            mean, sigma = self.surrogates[target].predict(X, batch)
-            bad = ~np.isfinite(distance[:, t])
+            surrogate = self.surrogates[target]
+            mean, spread, route = surrogate.predict_raw(X, batch, prototypes)
+            if target == "K1_MJm3":
+                mean = np.where(easy_plane_mask(batch, prototypes), np.minimum(mean, 0.0), mean)
+            sigma = surrogate.sigma_scale[route] * (spread + surrogate.sigma_floor[route])
             mean[bad] = np.nan
             sigma[bad] = np.nan
             out[target] = mean
             out[f"{target}_sigma"] = sigma
+            out[f"{target}_route"] = np.array(ROUTES)[route]
             out[f"{target}_distance"] = distance[:, t]
             inside = distance[:, t] <= self.domain.thresholds[t]
             out[f"{target}_in_domain"] = inside
+            states[:, t] = np.where(inside, 0, np.where(has_rows[:, t], 2, 1))
             in_domain &= inside
         out["in_domain"] = in_domain
+        out["domain_note"] = domain_notes(states, prototypes, self.domain.targets)
         return out
 
     def predict(self, compositions) -> dict[str, np.ndarray]:
@@ -208,9 +310,10 @@ class SurrogateSet:
         Returns
         -------
         dict of ndarray, shape (n,)
-            ``{target}`` (mean at 295 K), ``{target}_sigma`` (calibrated 1-sigma), ``{target}_distance``,
-            ``{target}_in_domain`` for each target, and ``in_domain`` (all targets in domain). A row whose
-            descriptors are not finite gets NaN predictions and is out of domain.
+            ``prototype``; ``{target}`` (mean at 295 K), ``{target}_sigma`` (calibrated 1-sigma),
+            ``{target}_route`` (learning, hybrid or prior), ``{target}_distance``, ``{target}_in_domain`` for
+            each target; ``in_domain`` (all targets in domain) and ``domain_note`` (what is missing, "" when
+            in domain). A row whose descriptors are not finite gets NaN predictions and is out of domain.
         """
         batch = compositions if isinstance(compositions, CompositionBatch) else encode(compositions)
         descriptors, _ = featurize(batch)
@@ -226,7 +329,7 @@ def default_model_dir() -> Path:
 
 #: Format of a model folder (its detached manifest).
 FOLDER_FORMAT = "magnetscreen-models"
-FOLDER_VERSION = 2
+FOLDER_VERSION = 3
 _DOMAIN_SPECS = {
     "mean": ArraySpec("float64", 1, finite=True),
     "scale": ArraySpec("float64", 1, finite=True),
@@ -235,12 +338,28 @@ _DOMAIN_SPECS = {
     "train_resid": ArraySpec("float64", 1, finite=True),
     "train_mask": ArraySpec("bool", 2),
     "thresholds": ArraySpec("float64", 1, finite=True),
+    "proto_start": ArraySpec("int64", 1),
 }
 _PHASE_SPECS = {
     "phase_elements": ArraySpec("int16", 2),
     "phase_fractions": ArraySpec("float64", 2, finite=True),
     "phase_values": ArraySpec("float64", 1, finite=True),
 }
+_PRIOR_SPECS = {
+    "prior_values": ArraySpec("float64", 4),
+    "prior_a_slot": ArraySpec("int64", 2),
+    "prior_host_slot": ArraySpec("int64", 1),
+    "prior_level_fraction": ArraySpec("float64", 1, finite=True),
+    "prior_has_a_site": ArraySpec("bool", 1),
+    "prior_measured": ArraySpec("bool", 4),
+    "routes": ArraySpec("int64", 1),
+}
+_RESIDUAL_SPECS = {f"residual_{n}": spec for n, spec in _TREE_SPECS.items()}
+
+
+def _ensemble_settings(ensemble: FlatEnsemble) -> dict:
+    return {"ensemble_kind": ensemble.kind, "n_features": ensemble.n_features, "init": ensemble.init,
+            "learning_rate": ensemble.learning_rate}
 
 
 def save_surrogates(models: SurrogateSet, directory: str | Path) -> dict[str, str]:
@@ -254,15 +373,22 @@ def save_surrogates(models: SurrogateSet, directory: str | Path) -> dict[str, st
     files = []
     settings = {}
     for target, s in models.surrogates.items():
+        entry: dict = {"kind": s.kind, "sigma_scale": [float(v) for v in s.sigma_scale],
+                       "sigma_floor": [float(v) for v in s.sigma_floor]}
         if s.ensemble is not None:
             arrays = {n: getattr(s.ensemble, n) for n in _TREE_ARRAYS}
-            settings[target] = {"kind": s.kind, "sigma_scale": s.sigma_scale, "sigma_floor": s.sigma_floor,
-                                "ensemble_kind": s.ensemble.kind, "n_features": s.ensemble.n_features,
-                                "init": s.ensemble.init, "learning_rate": s.ensemble.learning_rate}
+            entry.update(_ensemble_settings(s.ensemble))
         else:
             arrays = {"phase_elements": np.asarray(s.phase_elements, dtype=np.int16),
                       "phase_fractions": s.phase_fractions, "phase_values": s.phase_values}
-            settings[target] = {"kind": s.kind, "sigma_scale": s.sigma_scale, "sigma_floor": s.sigma_floor}
+        if s.prior is not None and s.routes is not None:
+            arrays.update(s.prior.arrays())
+            arrays["routes"] = np.asarray(s.routes, dtype=np.int64)
+            entry["prior"] = True
+        if s.residual is not None:
+            arrays.update({f"residual_{n}": getattr(s.residual, n) for n in _TREE_ARRAYS})
+            entry["residual"] = _ensemble_settings(s.residual)
+        settings[target] = entry
         save_tensors(directory / f"{target}.safetensors", arrays, {"target": target})
         text = json.dumps(s.card, indent=2, sort_keys=True) + "\n"
         tmp = directory / f".{target}.card.json.partial"
@@ -272,7 +398,8 @@ def save_surrogates(models: SurrogateSet, directory: str | Path) -> dict[str, st
     d = models.domain
     save_tensors(directory / "domain.safetensors",
                  {"mean": d.mean, "scale": d.scale, "components": d.components, "train_proj": d.train_proj,
-                  "train_resid": d.train_resid, "train_mask": d.train_mask, "thresholds": d.thresholds},
+                  "train_resid": d.train_resid, "train_mask": d.train_mask, "thresholds": d.thresholds,
+                  "proto_start": d.proto_start},
                  {"targets": list(d.targets)})
     files.append("domain.safetensors")
     info = {"format": FOLDER_FORMAT, "format_version": FOLDER_VERSION, "targets": list(models.surrogates),
@@ -286,9 +413,17 @@ def _number(value, where: str, *, low: float = 0.0) -> float:
     return float(value)
 
 
+def _per_route(value, where: str) -> np.ndarray:
+    if not isinstance(value, list) or len(value) != len(ROUTES):
+        raise ModelFileError(f"{where}: expected a list of {len(ROUTES)} numbers (one per route: "
+                             f"{', '.join(ROUTES)}), got {value!r}")
+    return np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)])
+
+
 def _check_domain(arrays: dict[str, np.ndarray], n_desc: int, n_targets: int, path: Path) -> Domain:
     mean, scale, comp = arrays["mean"], arrays["scale"], arrays["components"]
     proj, resid, mask, thr = arrays["train_proj"], arrays["train_resid"], arrays["train_mask"], arrays["thresholds"]
+    start = arrays["proto_start"]
     if mean.shape != (n_desc,) or scale.shape != (n_desc,):
         raise ModelFileError(f"{path}: arrays 'mean'/'scale' have shapes {list(mean.shape)}/{list(scale.shape)}, "
                              f"expected [{n_desc}] (one per descriptor)")
@@ -310,9 +445,40 @@ def _check_domain(arrays: dict[str, np.ndarray], n_desc: int, n_targets: int, pa
     if thr.shape != (n_targets,) or np.any(thr < 0):
         raise ModelFileError(f"{path}: array 'thresholds' has shape {list(thr.shape)} or a negative value, expected "
                              f"[{n_targets}] values >= 0")
+    if (start.shape != (len(PROTOTYPES) + 1,) or start[0] != 0 or start[-1] != m or np.any(np.diff(start) < 0)):
+        raise ModelFileError(f"{path}: array 'proto_start' must hold {len(PROTOTYPES) + 1} non-decreasing row offsets "
+                             f"from 0 to {m} (training rows sorted by prototype), got {start.tolist()[:20]}")
     return Domain(TARGETS, np.ascontiguousarray(mean), np.ascontiguousarray(scale), np.ascontiguousarray(comp),
                   np.ascontiguousarray(proj), np.ascontiguousarray(resid), np.ascontiguousarray(mask),
-                  np.ascontiguousarray(thr))
+                  np.ascontiguousarray(thr), np.ascontiguousarray(start))
+
+
+def _check_prior(arrays: dict[str, np.ndarray], path: Path) -> tuple[PriorTable, np.ndarray]:
+    values, a_slot, host = arrays["prior_values"], arrays["prior_a_slot"], arrays["prior_host_slot"]
+    level, has_a, measured, routes = (arrays["prior_level_fraction"], arrays["prior_has_a_site"],
+                                      arrays["prior_measured"], arrays["routes"])
+    P = len(PROTOTYPES)
+    n_a = values.shape[1] if values.ndim == 4 else 0
+    if values.shape[0] != P or values.shape[2:] != (2, 2) or not 1 <= n_a <= N_Z:
+        raise ModelFileError(f"{path}: array 'prior_values' has shape {list(values.shape)}, expected "
+                             f"[{P}, A, 2, 2] (prototypes x A-site slots x hosts x levels)")
+    if np.any(np.isinf(values)):
+        raise ModelFileError(f"{path}: array 'prior_values' holds an infinite value (unknown end members are NaN)")
+    if measured.shape != values.shape or np.any(measured & np.isnan(values)):
+        raise ModelFileError(f"{path}: array 'prior_measured' must have the shape of 'prior_values' and be False "
+                             "where a value is NaN")
+    if a_slot.shape != (P, N_Z) or np.any((a_slot < -1) | (a_slot >= n_a)):
+        raise ModelFileError(f"{path}: array 'prior_a_slot' must have shape [{P}, {N_Z}] with slots in -1..{n_a - 1}")
+    if host.shape != (N_Z,) or np.any((host < -1) | (host >= 2)):
+        raise ModelFileError(f"{path}: array 'prior_host_slot' must have shape [{N_Z}] with slots in -1..1")
+    if level.shape != (P,) or np.any((level < 0) | (level > 1)) or has_a.shape != (P,):
+        raise ModelFileError(f"{path}: arrays 'prior_level_fraction'/'prior_has_a_site' must have shape [{P}] "
+                             "(fractions in [0, 1])")
+    if routes.shape != (P,) or np.any((routes < 0) | (routes >= len(ROUTES))):
+        raise ModelFileError(f"{path}: array 'routes' must hold one route index in 0..{len(ROUTES) - 1} per "
+                             f"prototype ({P}), got {routes.tolist()[:20]}")
+    table = PriorTable(*(np.ascontiguousarray(a) for a in (values, a_slot, host, level, has_a, measured)))
+    return table, np.ascontiguousarray(routes)
 
 
 def _load_surrogate(directory: Path, target: str, settings, card: dict, n_desc: int) -> Surrogate:
@@ -323,10 +489,34 @@ def _load_surrogate(directory: Path, target: str, settings, card: dict, n_desc: 
     kind = settings.get("kind")
     if kind not in KINDS:
         raise ModelFileError(f"{where}.kind: unknown model kind {kind!r} (known: {', '.join(KINDS)})")
-    scale = _number(settings.get("sigma_scale"), f"{where}.sigma_scale")
-    floor = _number(settings.get("sigma_floor"), f"{where}.sigma_floor")
+    scale = _per_route(settings.get("sigma_scale"), f"{where}.sigma_scale")
+    floor = _per_route(settings.get("sigma_floor"), f"{where}.sigma_floor")
+    has_prior = settings.get("prior", False)
+    residual_settings = settings.get("residual")
+    if has_prior not in (True, False):
+        raise ModelFileError(f"{where}.prior: expected true or false, got {has_prior!r}")
+    if residual_settings is not None and (not isinstance(residual_settings, dict) or not has_prior):
+        raise ModelFileError(f"{where}.residual: expected an object, and only with a prior")
+    specs = dict(_PHASE_SPECS) if kind == "nearest_phase" else dict(_TREE_SPECS)
+    if has_prior:
+        specs.update(_PRIOR_SPECS)
+    if residual_settings is not None:
+        specs.update(_RESIDUAL_SPECS)
+    arrays, _ = read_tensors(path, specs)
+    n_features = n_desc + len(CONTEXT_FEATURES)
+    prior = routes = residual = None
+    if has_prior:
+        prior, routes = _check_prior(arrays, path)
+    if residual_settings is not None:
+        residual = ensemble_from_arrays({n: arrays[f"residual_{n}"] for n in _TREE_ARRAYS},
+                                        {"kind": residual_settings.get("ensemble_kind"),
+                                         "n_features": residual_settings.get("n_features"),
+                                         "init": residual_settings.get("init", 0.0),
+                                         "learning_rate": residual_settings.get("learning_rate", 1.0)}, path)
+        if residual.n_features != n_features:
+            raise ModelFileError(f"{path}: the residual trees use {residual.n_features} features, expected "
+                                 f"{n_features}")
     if kind == "nearest_phase":
-        arrays, _ = read_tensors(path, _PHASE_SPECS)
         elements, fractions, values = arrays["phase_elements"], arrays["phase_fractions"], arrays["phase_values"]
         m = values.shape[0]
         if m < 1 or elements.shape[0] != m or fractions.shape != elements.shape:
@@ -337,15 +527,14 @@ def _load_surrogate(directory: Path, target: str, settings, card: dict, n_desc: 
             raise ModelFileError(f"{path}: array 'phase_elements' has an atomic number outside 0..{N_Z - 1}")
         if np.any((fractions < 0) | (fractions > 1)):
             raise ModelFileError(f"{path}: array 'phase_fractions' has a fraction outside [0, 1]")
-        return Surrogate(target, kind, None, elements, fractions, values, scale, floor, card)
-    arrays, _ = read_tensors(path, {f"{n}": spec for n, spec in _TREE_SPECS.items()})
+        return Surrogate(target, kind, None, elements, fractions, values, scale, floor, card, prior, residual, routes)
     meta = {"kind": settings.get("ensemble_kind"), "n_features": settings.get("n_features"),
             "init": settings.get("init", 0.0), "learning_rate": settings.get("learning_rate", 1.0)}
-    ensemble = ensemble_from_arrays(arrays, meta, path)
-    if ensemble.n_features != n_desc + len(CONTEXT_FEATURES):
+    ensemble = ensemble_from_arrays({n: arrays[n] for n in _TREE_ARRAYS}, meta, path)
+    if ensemble.n_features != n_features:
         raise ModelFileError(f"{path}: the trees use {ensemble.n_features} features, the descriptors give "
                              f"{n_desc} + {len(CONTEXT_FEATURES)} context columns")
-    return Surrogate(target, kind, ensemble, None, None, None, scale, floor, card)
+    return Surrogate(target, kind, ensemble, None, None, None, scale, floor, card, prior, residual, routes)
 
 
 def load_surrogates(directory: str | Path | None = None) -> SurrogateSet:

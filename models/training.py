@@ -39,11 +39,13 @@ import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from magnetscreen.datasets.elements import element_symbols
 from magnetscreen.datasets.provenance import versions
 from magnetscreen.datasets.tables import (
     load_curie,
@@ -54,12 +56,13 @@ from magnetscreen.datasets.tables import (
 )
 from magnetscreen.descriptors.encoding import encode
 from magnetscreen.descriptors.featurize import feature_names, featurize
-from magnetscreen.descriptors.prototypes import FAMILY_PROTOTYPE, prototype_of
-from magnetscreen.models import surrogate_kernels as _k
+from magnetscreen.descriptors.prototypes import FAMILY_PROTOTYPE, PROTOTYPES, prototype_codes, prototype_of
 from magnetscreen.models.physics import MU0
+from magnetscreen.models.priors import PriorTable, easy_plane_mask, fit_prior
 from magnetscreen.models.surrogates import (
     CONTEXT_FEATURES,
     REFERENCE_TEMPERATURE_K,
+    ROUTES,
     TARGETS,
     UNITS,
     Domain,
@@ -70,14 +73,23 @@ from magnetscreen.models.surrogates import (
 from magnetscreen.models.trees import flatten
 
 __all__ = ["TrainingSet", "training_rows", "training_set", "evaluate", "select_tier_rule", "train_surrogates",
-           "train_target", "candidate_kinds",
-           "series_folds", "ONE_SIGMA", "TIER_RULES", "EVALUATED_TIERS"]
+           "train_target", "fit_calibrated", "build_domain", "user_target_rows", "candidate_kinds", "domain_threshold",
+           "held_out_distances", "series_folds", "ONE_SIGMA", "TIER_RULES", "EVALUATED_TIERS"]
 
 ONE_SIGMA = 0.6826894921370859
 N_FOLDS = 5
 INNER_FOLDS = 3
 MAX_COMPONENTS = 8
-DOMAIN_QUANTILE = 0.95
+#: Candidate domain thresholds: these quantiles of the grouped held-out distances to the training rows.
+DOMAIN_QUANTILES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+#: In-domain held-out MAE must be at most this share of the out-of-domain MAE ("measurably smaller").
+DOMAIN_MARGIN = 0.8
+#: Fewest held-out rows on either side of a candidate threshold.
+MIN_DOMAIN_ROWS = 10
+#: Rows within this many kelvin of 295 K define the room-temperature end members of Js_T and K1_MJm3.
+PRIOR_T_WINDOW_K = 15.0
+#: Fewest evaluation rows with a prior on which a prototype's route is chosen (learning below).
+MIN_ROUTE_ROWS = 10
 ML_KINDS = ("random_forest", "extra_trees", "gradient_boosting")
 #: Candidates on tables of LARGE_TABLE rows or more: gradient boosting is left out there (on the 10^4 Curie rows
 #: it took ten times the forests' fit time and was 25 K worse in grouped cross-validation).
@@ -176,6 +188,18 @@ def training_rows(target: str, extra: pd.DataFrame | None = None) -> pd.DataFram
     source, tier (``curated``, ``user`` or the corpus tier A/B/C)."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
+    if extra is None or not len(extra):
+        return _shipped_rows(target).copy()
+    return _assemble(target, extra)
+
+
+@lru_cache(maxsize=len(TARGETS))
+def _shipped_rows(target: str) -> pd.DataFrame:
+    """The rows of the shipped tables (assembled once per process: parsing 10^4 corpus formulas takes seconds)."""
+    return _assemble(target, None)
+
+
+def _assemble(target: str, extra: pd.DataFrame | None) -> pd.DataFrame:
     parts = [_rows(load_intrinsic(), "intrinsic", "curated"), _rows(load_intrinsic_series(), "intrinsic_series",
                                                                     "curated"),
              _rows(load_end_members(), "end_members", "curated")]
@@ -203,6 +227,12 @@ def training_rows(target: str, extra: pd.DataFrame | None = None) -> pd.DataFram
     rows["prototype"] = prototype_of(batch)
     rows["series"] = [" ".join(map(str, sorted(int(z) for z in zs if z > 0))) for zs in batch.elements]
     return rows
+
+
+def user_target_rows(dataset: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The rows of ``target`` in a user dataset, built as training rows are: formula, T_K, is_dft, y, ... (K1 also
+    from muHA_T and Js_T at one temperature; Js and K1 rows without T_K dropped)."""
+    return _target_rows(_rows(dataset, "user", "user"), target)
 
 
 def training_set(target: str, extra: pd.DataFrame | None = None, tier_rule: str | None = None) -> TrainingSet:
@@ -267,10 +297,10 @@ def _fit(kind: str, data: TrainingSet, rows: np.ndarray, seed: int) -> Surrogate
     if kind == "nearest_phase":
         batch = encode(list(data.frame["formula"].iloc[rows]))
         return Surrogate(data.target, kind, None, batch.elements, batch.fractions,
-                         np.ascontiguousarray(data.y[rows]), 1.0, 0.0)
+                         np.ascontiguousarray(data.y[rows]), np.ones(3), np.zeros(3))
     est = _estimator(kind, seed, len(rows)).fit(data.X[rows].astype(np.float32), data.y[rows],
                                                 sample_weight=data.weight[rows])
-    return Surrogate(data.target, kind, flatten(est), None, None, None, 1.0, 0.0)
+    return Surrogate(data.target, kind, flatten(est), None, None, None, np.ones(3), np.zeros(3))
 
 
 def _metrics(y: np.ndarray, pred: np.ndarray) -> dict:
@@ -297,8 +327,107 @@ def _out_of_fold(kind: str, data: TrainingSet, folds: np.ndarray, seed: int) -> 
     for f in sorted(set(folds.tolist())):
         test = np.where(folds == f)[0]
         model = _fit(kind, data, np.where(folds != f)[0], seed)
-        pred[test], spread[test] = model.predict_raw(X[test], batch.take(test))
+        pred[test], spread[test] = model.predict_learning(X[test], batch.take(test))
     return pred, spread
+
+
+# ------------------------------------------------------------------------------------- physics priors
+
+def prior_rows(data: TrainingSet) -> np.ndarray:
+    """Rows that may define an end member: every Tc_K row; for Js_T and K1_MJm3 the experimental rows within
+    :data:`PRIOR_T_WINDOW_K` of the 295 K reference (the prior is a room-temperature value)."""
+    if data.target == "Tc_K":
+        return np.ones(len(data.y), dtype=bool)
+    T = data.frame["T_K"].to_numpy(float)
+    return (data.frame["is_dft"].to_numpy(float) == 0) & (np.abs(T - REFERENCE_TEMPERATURE_K) <= PRIOR_T_WINDOW_K)
+
+
+def _prototype_codes(data: TrainingSet) -> np.ndarray:
+    index = {p: i for i, p in enumerate(PROTOTYPES)}
+    return np.array([index[p] for p in data.frame["prototype"]], dtype=np.int64)
+
+
+def _element_sets(data: TrainingSet) -> list[set[str]]:
+    symbols = element_symbols()
+    batch = encode(list(data.frame["formula"]))
+    return [{symbols[z] for z in row if z > 0} for row in batch.elements.tolist()]
+
+
+def fit_prior_rows(data: TrainingSet, rows: np.ndarray) -> PriorTable:
+    """The end-member table of ``data.target`` from ``rows`` (indices) of ``data``."""
+    rows = rows[prior_rows(data)[rows]]
+    sets = _element_sets(data)
+    return fit_prior(data.frame["canonical"].to_numpy()[rows], data.y[rows], data.frame["prototype"].to_numpy()[rows],
+                     [sets[i] for i in rows], data.target)
+
+
+def _residual_kind(kind: str) -> str:
+    """The learner of the hybrid's residual: the chosen learner when it is a tree model, else extra trees."""
+    return kind if kind in ML_KINDS else "extra_trees"
+
+
+def _fit_residual(kind: str, data: TrainingSet, rows: np.ndarray, prior: np.ndarray, seed: int):
+    est = _estimator(kind, seed, len(rows)).fit(data.X[rows].astype(np.float32), data.y[rows] - prior[rows],
+                                                sample_weight=data.weight[rows])
+    return flatten(est)
+
+
+def _hybrid_out_of_fold(kind: str, data: TrainingSet, folds: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Out-of-fold prior and hybrid (prior + learned residual) predictions; the priors are fitted on each fold's
+    training rows only. NaN where the prior is undefined."""
+    batch = encode(list(data.frame["formula"]))
+    codes = _prototype_codes(data)
+    X = data.X
+    n = len(data.y)
+    prior_oof, hybrid, spread = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
+    for f in sorted(set(folds.tolist())):
+        train, test = np.where(folds != f)[0], np.where(folds == f)[0]
+        prior = fit_prior_rows(data, train).evaluate(batch, codes)
+        fit = train[np.isfinite(prior[train])]
+        held = test[np.isfinite(prior[test])]
+        prior_oof[held] = prior[held]
+        if len(fit) >= 2 and len(held):
+            residual = _fit_residual(kind, data, fit, prior, seed)
+            r_mean, r_spread = residual.predict(X[held])
+            hybrid[held] = prior[held] + r_mean
+            spread[held] = r_spread
+    return {"prior": prior_oof, "hybrid": hybrid, "hybrid_spread": spread}
+
+
+def choose_routes(data: TrainingSet, learning: np.ndarray, parts: dict[str, np.ndarray]) -> tuple[np.ndarray, dict]:
+    """Route of every prototype: the one of learning, hybrid and prior with the lowest grouped out-of-fold MAE
+    on the prototype's evaluation rows with a defined prior (at least :data:`MIN_ROUTE_ROWS`; learning
+    otherwise and on ties). Returns the routes (int64, one per prototype) and the comparison per prototype."""
+    y, evaluated = data.y, data.evaluated
+    prototypes = data.frame["prototype"].to_numpy()
+    routes = np.zeros(len(PROTOTYPES), dtype=np.int64)
+    comparison: dict[str, dict] = {}
+    for proto in sorted(set(prototypes.tolist())):
+        rows = evaluated & (prototypes == proto) & np.isfinite(parts["prior"]) & np.isfinite(parts["hybrid"])
+        if not rows.any():
+            continue
+        scores = {"learning": _metrics(y[rows], learning[rows]), "hybrid": _metrics(y[rows], parts["hybrid"][rows]),
+                  "prior": _metrics(y[rows], parts["prior"][rows])}
+        comparison[proto] = scores
+        if rows.sum() >= MIN_ROUTE_ROWS:
+            best = min(ROUTES, key=lambda r: (scores[r]["MAE"], ROUTES.index(r)))
+            routes[PROTOTYPES.index(proto)] = ROUTES.index(best)
+    return routes, comparison
+
+
+def combine_routes(data: TrainingSet, routes: np.ndarray, learning: tuple[np.ndarray, np.ndarray],
+                   parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Prediction, spread and route used of every row under ``routes`` (learning where the prior is undefined)."""
+    pred, spread = learning[0].copy(), learning[1].copy()
+    route = routes[_prototype_codes(data)]
+    hybrid = (route == ROUTES.index("hybrid")) & np.isfinite(parts["hybrid"])
+    alone = (route == ROUTES.index("prior")) & np.isfinite(parts["prior"])
+    pred[hybrid], spread[hybrid] = parts["hybrid"][hybrid], parts["hybrid_spread"][hybrid]
+    pred[alone], spread[alone] = parts["prior"][alone], 0.0
+    used = np.zeros(len(pred), dtype=np.int64)
+    used[hybrid] = ROUTES.index("hybrid")
+    used[alone] = ROUTES.index("prior")
+    return pred, spread, used
 
 
 def candidate_kinds(n_rows: int) -> tuple[str, ...]:
@@ -331,10 +460,10 @@ def evaluate(data: TrainingSet, seed: int = 0, kinds: tuple[str, ...] | None = N
             by_prototype[proto] = {kind: _metrics(y[rows], p[rows]) for kind, (p, _) in oof.items()}
     canonical = data.frame["canonical"].to_numpy()
     composition_folds = series_folds(canonical, min(N_FOLDS, len(set(canonical.tolist()))), seed)
-    kfold = {}
+    kfold, kfold_oof = {}, {}
     for kind in kinds:
-        p, _ = _out_of_fold(kind, data, composition_folds, seed)
-        kfold[kind] = _metrics(y[evaluated], p[evaluated])
+        kfold_oof[kind] = _out_of_fold(kind, data, composition_folds, seed)
+        kfold[kind] = _metrics(y[evaluated], kfold_oof[kind][0][evaluated])
     held_out: dict[str, dict[str, dict]] = {}
     if lofo:
         batch = encode(list(data.frame["formula"]))
@@ -346,10 +475,10 @@ def evaluate(data: TrainingSet, seed: int = 0, kinds: tuple[str, ...] | None = N
                 continue
             held_out[proto] = {}
             for kind in kinds:
-                p, _ = _fit(kind, data, train, seed).predict_raw(X[test], batch.take(test))
+                p, _ = _fit(kind, data, train, seed).predict_learning(X[test], batch.take(test))
                 held_out[proto][kind] = _metrics(y[test], p)
     return {"grouped": grouped, "grouped_by_prototype": by_prototype, "lofo": held_out, "kfold": kfold, "oof": oof,
-            "folds": folds, "n_folds": n_folds}
+            "kfold_oof": kfold_oof, "folds": folds, "composition_folds": composition_folds, "n_folds": n_folds}
 
 
 def select_tier_rule(target: str = "Tc_K", extra: pd.DataFrame | None = None, seed: int = 0, log=None) -> dict:
@@ -409,13 +538,26 @@ def select_tier_rule(target: str = "Tc_K", extra: pd.DataFrame | None = None, se
             "chosen_per_fold": per_fold, "model": "extra_trees", "evaluated_tiers": list(EVALUATED_TIERS)}
 
 
-def _calibrate(data: TrainingSet, pred: np.ndarray, spread: np.ndarray, folds: np.ndarray, has_spread: bool) -> dict:
+def _calibrate(data: TrainingSet, pred: np.ndarray, spread: np.ndarray, route: np.ndarray, folds: np.ndarray,
+               spread_routes: tuple[bool, bool, bool]) -> dict:
+    """Split-conformal calibration per route on the grouped out-of-fold predictions.
+
+    ``spread_routes[r]``: whether route r has a spread (forest); routes without one get floor 1, so that their
+    sigma is a constant. Coverage is measured fold by fold with the scale calibrated on the other folds' rows
+    of the same route.
+    """
     y, evaluated = data.y, data.evaluated
-    floor = float(np.mean(spread[evaluated])) if has_spread else 1.0
-    if has_spread and floor <= 0:
-        floor = 1.0
-    scores = np.abs(y - pred) / (spread + floor)
-    out: dict[str, Any] = {"sigma_floor": floor, "sigma_scale": _conformal(scores[evaluated], ONE_SIGMA)}
+    floors, scales = np.ones(len(ROUTES)), np.ones(len(ROUTES))
+    for r in range(len(ROUTES)):
+        rows = evaluated & (route == r)
+        if rows.any() and spread_routes[r]:
+            floors[r] = float(np.mean(spread[rows])) or 1.0
+    scores = np.abs(y - pred) / (spread + floors[route])
+    for r in range(len(ROUTES)):
+        rows = evaluated & (route == r)
+        if rows.any():
+            scales[r] = _conformal(scores[rows], ONE_SIGMA)
+    out: dict[str, Any] = {"sigma_floor": floors, "sigma_scale": scales}
     intervals: list[dict] = []
     prototypes = data.frame["prototype"].to_numpy()
     by_prototype: dict[str, dict] = {}
@@ -423,16 +565,17 @@ def _calibrate(data: TrainingSet, pred: np.ndarray, spread: np.ndarray, folds: n
         covered = np.zeros(len(y), dtype=bool)
         tested = np.zeros(len(y), dtype=bool)
         for f in sorted(set(folds.tolist())):
-            held = (folds == f) & evaluated
-            calibration = (folds != f) & evaluated
-            if not held.any() or not calibration.any():
-                continue
-            q = _conformal(scores[calibration], level)
-            covered[held] = scores[held] <= q
-            tested[held] = True
+            for r in range(len(ROUTES)):
+                held = (folds == f) & evaluated & (route == r)
+                calibration = (folds != f) & evaluated & (route == r)
+                if not held.any() or not calibration.any():
+                    continue
+                q = _conformal(scores[calibration], level)
+                covered[held] = scores[held] <= q
+                tested[held] = True
         intervals.append({"interval": label, "nominal": level,
                           "empirical": float(covered[tested].mean()) if tested.any() else None,
-                          "factor": _conformal(scores[evaluated], level), "n": int(tested.sum())})
+                          "n": int(tested.sum())})
         for proto in sorted(set(prototypes.tolist())):
             rows = tested & (prototypes == proto)
             if rows.any():
@@ -440,16 +583,23 @@ def _calibrate(data: TrainingSet, pred: np.ndarray, spread: np.ndarray, folds: n
                                                              "n": int(rows.sum())}
     out["intervals"] = intervals
     out["by_prototype"] = by_prototype
+    out["rows_per_route"] = {ROUTES[r]: int((evaluated & (route == r)).sum()) for r in range(len(ROUTES))}
     return out
 
 
-def _domain(sets: dict[str, TrainingSet]) -> Domain:
+def build_domain(sets: dict[str, TrainingSet]) -> Domain:
+    """The shared projection and the training compositions of every target, sorted by prototype (thresholds 0:
+    each target's is chosen by :func:`domain_threshold`)."""
     frames = []
     for t, data in sets.items():
         canonical = data.frame["canonical"].to_numpy()
         _, first = np.unique(canonical, return_index=True)
         frames.append((t, canonical[np.sort(first)], data.descriptors[np.sort(first)]))
     names = sorted({n for _, c, _ in frames for n in c})
+    codes = prototype_codes(encode(names))
+    order = np.lexsort((np.array(names), codes))
+    names = [names[i] for i in order]
+    codes = codes[order]
     index = {n: i for i, n in enumerate(names)}
     D = np.zeros((len(names), frames[0][2].shape[1]))
     mask = np.zeros((len(names), len(TARGETS)), dtype=bool)
@@ -468,17 +618,71 @@ def _domain(sets: dict[str, TrainingSet]) -> Domain:
     for c in range(k):  # deterministic sign: the largest-magnitude loading is positive
         if components[c, np.argmax(np.abs(components[c]))] < 0:
             components[c] *= -1
+    start = np.searchsorted(codes, np.arange(len(PROTOTYPES) + 1)).astype(np.int64)
     proto = Domain(TARGETS, mean, scale, np.ascontiguousarray(components), np.zeros((0, k)), np.zeros(0),
-                   np.zeros((0, len(TARGETS)), dtype=bool), np.zeros(len(TARGETS)))
+                   np.zeros((0, len(TARGETS)), dtype=bool), np.zeros(len(TARGETS)), start)
     proj, resid = proto.project(D)
-    proj, resid = np.ascontiguousarray(proj), np.ascontiguousarray(resid)
-    loo = _k.loo_nearest_kernel(proj, resid, np.ascontiguousarray(mask))
-    thresholds = np.zeros(len(TARGETS))
-    for ti in range(len(TARGETS)):
-        rows = mask[:, ti] & np.isfinite(loo[:, ti])
-        if rows.sum() >= 2:
-            thresholds[ti] = float(np.quantile(loo[rows, ti], DOMAIN_QUANTILE))
-    return Domain(TARGETS, mean, scale, np.ascontiguousarray(components), proj, resid, mask, thresholds)
+    return replace(proto, train_proj=np.ascontiguousarray(proj), train_resid=np.ascontiguousarray(resid),
+                   train_mask=mask)
+
+
+def held_out_distances(domain: Domain, data: TrainingSet, folds: np.ndarray) -> np.ndarray:
+    """Distance of every row of ``data`` to the nearest row of the same prototype in the other folds, in the
+    domain's descriptor space (inf where the other folds hold no row of that prototype)."""
+    codes = _prototype_codes(data)
+    proj, resid = domain.project(data.descriptors)
+    out = np.full(len(data.y), np.inf)
+    for f in sorted(set(folds.tolist())):
+        train = np.where(folds != f)[0]
+        train = train[np.argsort(codes[train], kind="stable")]
+        start = np.searchsorted(codes[train], np.arange(len(PROTOTYPES) + 1)).astype(np.int64)
+        test = np.where(folds == f)[0]
+        fold_domain = replace(domain, train_proj=np.ascontiguousarray(proj[train]),
+                              train_resid=np.ascontiguousarray(resid[train]),
+                              train_mask=np.ones((len(train), 1), dtype=bool), proto_start=start)
+        out[test] = fold_domain.distances(data.descriptors[test], codes[test])[:, 0]
+    return out
+
+
+def domain_threshold(domain: Domain, data: TrainingSet, folds: np.ndarray, error: np.ndarray) -> dict:
+    """Choose the target's domain threshold on grouped held-out folds.
+
+    Candidates are the :data:`DOMAIN_QUANTILES` of the held-out distances (:func:`held_out_distances`) of the
+    evaluation rows; the largest one whose in-domain held-out MAE is at most :data:`DOMAIN_MARGIN` times the
+    out-of-domain MAE, with at least :data:`MIN_DOMAIN_ROWS` rows on each side, is chosen. If none qualifies,
+    the candidate with the smallest ratio is taken and the card says the margin was not met.
+    """
+    distance = held_out_distances(domain, data, folds)
+    evaluated = data.evaluated
+    d, e = distance[evaluated], np.abs(error[evaluated])
+    finite = np.isfinite(d)
+    report: dict[str, Any] = {"candidates": [], "margin": DOMAIN_MARGIN,
+                              "rows_without_same_prototype_data": int((~finite).sum())}
+    if finite.sum() < MIN_DOMAIN_ROWS:
+        report.update(threshold=0.0, quantile=None, margin_met=False)
+        return report
+    candidates: list[dict[str, Any]] = []
+    for q in DOMAIN_QUANTILES:
+        thr = float(np.quantile(d[finite], q))
+        inside = d <= thr
+        n_in, n_out = int(inside.sum()), int((~inside).sum())
+        mae_in = float(e[inside].mean()) if n_in else None
+        mae_out = float(e[~inside].mean()) if n_out else None
+        candidates.append({"quantile": q, "threshold": thr, "n_in": n_in, "n_out": n_out, "mae_in_domain": mae_in,
+                           "mae_out_of_domain": mae_out})
+    report["candidates"] = candidates
+    usable = [c for c in candidates if c["n_in"] >= MIN_DOMAIN_ROWS and c["n_out"] >= MIN_DOMAIN_ROWS]
+    met = [c for c in usable if c["mae_in_domain"] <= DOMAIN_MARGIN * c["mae_out_of_domain"]]
+    if met:
+        chosen, ok = max(met, key=lambda c: c["quantile"]), True
+    elif usable:
+        chosen, ok = min(usable, key=lambda c: (c["mae_in_domain"] / c["mae_out_of_domain"], c["quantile"])), False
+    else:
+        chosen, ok = candidates[-1], False
+    report.update(threshold=chosen["threshold"], quantile=chosen["quantile"], margin_met=ok,
+                  mae_in_domain=chosen["mae_in_domain"], mae_out_of_domain=chosen["mae_out_of_domain"],
+                  n_in=chosen["n_in"], n_out=chosen["n_out"])
+    return report
 
 
 def _rounded(obj):
@@ -491,32 +695,40 @@ def _rounded(obj):
     return obj
 
 
-def _card(data: TrainingSet, result: dict, kind: str, calibration: dict, seed: int, domain: Domain) -> dict:
-    t = TARGETS.index(data.target)
+def _card(data: TrainingSet, result: dict, kind: str, calibration: dict, seed: int, hybrid: dict,
+          threshold: dict) -> dict:
     notes = []
     base = "nearest_phase"
     for proto, scores in result["grouped_by_prototype"].items():
         if kind != base and base in scores and scores[kind]["MAE"] > scores[base]["MAE"]:
-            notes.append(f"Grouped: on prototype {proto!r} ({scores[kind]['n']} rows) the shipped {kind} "
+            notes.append(f"Grouped: on prototype {proto!r} ({scores[kind]['n']} rows) the learned {kind} "
                          f"(MAE {scores[kind]['MAE']:.3g}) does not beat the nearest-phase baseline "
                          f"(MAE {scores[base]['MAE']:.3g}).")
     for proto, scores in result["lofo"].items():
         if kind != base and base in scores and scores[kind]["MAE"] > scores[base]["MAE"]:
-            notes.append(f"Leave-one-prototype-out: on {proto!r} the shipped {kind} does not beat the baseline.")
+            notes.append(f"Leave-one-prototype-out: on {proto!r} the learned {kind} does not beat the baseline.")
     if kind == base:
-        notes.append("The nearest-phase baseline had the lowest grouped MAE and is shipped.")
+        notes.append("The nearest-phase baseline had the lowest grouped MAE of the learners and is the learning "
+                     "route.")
     counts = data.frame["prototype"].value_counts()
     thin = sorted(f for f in LOFO_PROTOTYPES if counts.get(f, 0) < 5)
     if thin:
         notes.append(f"Prototypes of built-in families with fewer than 5 rows: {', '.join(thin)}; predictions "
                      "there are weakly supported.")
+    if not threshold.get("margin_met"):
+        notes.append("Domain: no candidate threshold gave an in-domain held-out MAE below "
+                     f"{DOMAIN_MARGIN:g} x the out-of-domain MAE with {MIN_DOMAIN_ROWS} rows on each side; the "
+                     "threshold with the smallest ratio is used.")
     one = calibration["intervals"][0]
     tiers = {str(k): int(v) for k, v in sorted(data.frame["tier"].value_counts().items())}
+    routes = {p: ROUTES[int(r)] for p, r in zip(PROTOTYPES, hybrid["routes"]) if r > 0}
     return _rounded({
         "target": data.target,
         "unit": UNITS[data.target],
         "reference_temperature_K": None if data.target == "Tc_K" else REFERENCE_TEMPERATURE_K,
         "model": kind,
+        "residual_model": hybrid["residual_kind"] if routes else None,
+        "routes": {"default": "learning", **routes},
         "n_rows": int(len(data.frame)),
         "n_compositions": int(data.frame["canonical"].nunique()),
         "n_series": int(data.frame["series"].nunique()),
@@ -534,24 +746,34 @@ def _card(data: TrainingSet, result: dict, kind: str, calibration: dict, seed: i
             "candidates": list(result["grouped"]),
             "grouped": f"{result['n_folds']}-fold over series (compositions with the same element set share a "
                        "fold), folds drawn with the seed; reported first",
-            "lofo": "each prototype of a built-in family predicted by models trained on the other rows",
+            "lofo": "each prototype of a built-in family predicted by models trained on the other rows (the "
+                    "held-out prototype has no end members, so the shipped model is its learning route)",
             "kfold": "5-fold over compositions (rows of one composition share a fold); reported last",
             "evaluated_rows": f"tiers {', '.join(EVALUATED_TIERS)} (text-mined corpus rows are trained on, "
                               "never scored)",
-            "selection": "lowest grouped MAE",
-            "calibration": "split-conformal on grouped out-of-fold scores |y - mean| / (spread + floor); "
+            "selection": "learner: lowest grouped MAE; route per prototype: lowest grouped MAE of learning, "
+                         f"hybrid and prior on its rows with a prior (at least {MIN_ROUTE_ROWS})",
+            "prior": "end-member interpolation over site occupancies (magnetscreen.models.priors), fitted on "
+                     "each fold's training rows only",
+            "calibration": "split-conformal per route on grouped out-of-fold scores |y - mean| / (spread + floor); "
                            "coverage measured with the scale calibrated on the other folds",
         },
-        "metrics": {"grouped": result["grouped"], "grouped_by_prototype": result["grouped_by_prototype"],
-                    "lofo": result["lofo"], "kfold": result["kfold"]},
+        "metrics": {"grouped": {**result["grouped"], "shipped": hybrid["grouped"]},
+                    "grouped_by_prototype": result["grouped_by_prototype"],
+                    "shipped_by_prototype": hybrid["by_prototype"],
+                    "route_comparison": hybrid["comparison"],
+                    "lofo": {p: {**m, "shipped": m[kind]} for p, m in result["lofo"].items()},
+                    "kfold": {**result["kfold"], "shipped": hybrid["kfold"]}},
         "coverage": {"nominal": one["nominal"], "empirical": one["empirical"], "intervals": calibration["intervals"],
-                     "by_prototype": calibration["by_prototype"]},
-        "calibration": {"sigma_scale": calibration["sigma_scale"], "sigma_floor": calibration["sigma_floor"]},
-        "domain": {"threshold": float(domain.thresholds[t]), "n_components": int(domain.components.shape[0]),
-                   "description": "in domain when the distance to the nearest training composition of this "
-                   "target, in standardized descriptor space (leading principal subspace plus residual norm), "
-                   f"is at most the {int(DOMAIN_QUANTILE * 100)}th percentile of the training compositions' "
-                   "leave-one-out nearest-neighbour distances"},
+                     "by_prototype": calibration["by_prototype"], "rows_per_route": calibration["rows_per_route"]},
+        "calibration": {"sigma_scale": list(calibration["sigma_scale"]),
+                        "sigma_floor": list(calibration["sigma_floor"]), "routes": list(ROUTES)},
+        "domain": {**threshold,
+                   "description": "in domain when the target has training compositions of the candidate's prototype "
+                   "and the nearest of them, in standardized descriptor space (leading principal subspace plus "
+                   "residual norm), is within the threshold; the threshold is the largest candidate quantile of "
+                   "grouped held-out distances whose in-domain held-out MAE is at most "
+                   f"{DOMAIN_MARGIN:g} x the out-of-domain MAE"},
         "versions": versions(("magnetscreen", "numpy", "numba", "scikit-learn", "pymatgen", "pandas")),
         "trained": dt.date.today().isoformat(),
         "notes": notes,
@@ -581,27 +803,90 @@ def train_surrogates(extra: pd.DataFrame | None = None, seed: int = 0, log=None)
                     + f"; nested estimate {selection['nested_mae']:.4g})")
         else:
             sets[target] = training_set(target, extra)
-    domain = _domain(sets)
+    domain = build_domain(sets)
     surrogates = {target: train_target(data, domain, seed, log) for target, data in sets.items()}
-    return SurrogateSet(surrogates, domain)
+    thresholds = np.array([surrogates[t].card["domain"]["threshold"] for t in TARGETS], dtype=np.float64)
+    return SurrogateSet(surrogates, replace(domain, thresholds=thresholds))
 
 
-def train_target(data: TrainingSet, domain: Domain, seed: int = 0, log=None) -> Surrogate:
-    """Run the protocol on one target's rows, pick the model with the lowest grouped MAE, calibrate it and fit
-    it on every row; the card records everything measured."""
-    result = evaluate(data, seed)
+def train_target(data: TrainingSet, domain: Domain, seed: int = 0, log=None, result: dict | None = None) -> Surrogate:
+    """Run the protocol on one target's rows: pick the learner with the lowest grouped MAE, compare it with the
+    end-member prior and the hybrid per prototype, choose each prototype's route, calibrate per route, choose
+    the domain threshold, and fit everything on every row. The card records everything measured.
+
+    ``domain`` gives the descriptor projection the threshold is measured in (its thresholds are not used).
+    """
+    result = result if result is not None else evaluate(data, seed)
     kind = min(result["grouped"], key=lambda k: (result["grouped"][k]["MAE"], k))
-    pred, spread = result["oof"][kind]
-    calibration = _calibrate(data, pred, spread, result["folds"], has_spread=kind in ("random_forest", "extra_trees"))
-    model = _fit(kind, data, np.arange(len(data.y)), seed)
-    card = _card(data, result, kind, calibration, seed, domain)
+    residual_kind = _residual_kind(kind)
+    learning = result["oof"][kind]
+    parts = _hybrid_out_of_fold(residual_kind, data, result["folds"], seed)
+    routes, comparison = choose_routes(data, learning[0], parts)
+    fitted = fit_calibrated(data, domain, kind, routes, seed, result["folds"], learning, parts)
+    pred = fitted["oof"]
+    evaluated = data.evaluated
+    prototypes = data.frame["prototype"].to_numpy()
+    kfold_parts = _hybrid_out_of_fold(residual_kind, data, result["composition_folds"], seed)
+    kfold_pred, _, _ = combine_routes(data, routes, result["kfold_oof"][kind], kfold_parts)
+    hybrid: dict[str, Any] = {"routes": routes, "residual_kind": residual_kind, "comparison": comparison,
+              "grouped": _metrics(data.y[evaluated], pred[evaluated]),
+              "kfold": _metrics(data.y[evaluated], kfold_pred[evaluated]),
+              "by_prototype": {p: _metrics(data.y[(prototypes == p) & evaluated], pred[(prototypes == p) & evaluated])
+                               for p in sorted(set(prototypes[evaluated].tolist()))}}
+    calibration, threshold = fitted["calibration"], fitted["threshold"]
+    card = _card(data, result, kind, calibration, seed, hybrid, threshold)
     if log is not None:
         m = result["grouped"][kind]
-        log(f"{data.target}: {len(data.y)} rows, shipped {kind}: grouped MAE {m['MAE']:.4g} {UNITS[data.target]} "
-            f"(baseline {result['grouped']['nearest_phase']['MAE']:.4g}; random K-fold "
-            f"{result['kfold'][kind]['MAE']:.4g}), 1-sigma coverage {card['coverage']['empirical']}")
-    return Surrogate(data.target, kind, model.ensemble, model.phase_elements, model.phase_fractions,
-                     model.phase_values, calibration["sigma_scale"], calibration["sigma_floor"], card)
+        log(f"{data.target}: {len(data.y)} rows, learner {kind}: grouped MAE {m['MAE']:.4g} {UNITS[data.target]}; "
+            f"shipped (routes {card['routes']}): grouped MAE {hybrid['grouped']['MAE']:.4g} (baseline "
+            f"{result['grouped']['nearest_phase']['MAE']:.4g}; random K-fold {hybrid['kfold']['MAE']:.4g}), 1-sigma "
+            f"coverage {card['coverage']['empirical']}; domain threshold {threshold['threshold']:.4g} (in/out MAE "
+            f"{threshold.get('mae_in_domain')}/{threshold.get('mae_out_of_domain')})")
+    return replace(fitted["surrogate"], card=card)
+
+
+def fit_calibrated(data: TrainingSet, domain: Domain, kind: str, routes: np.ndarray, seed: int = 0,
+                   folds: np.ndarray | None = None, learning: tuple[np.ndarray, np.ndarray] | None = None,
+                   parts: dict[str, np.ndarray] | None = None) -> dict:
+    """Fit a given configuration (learner ``kind``, ``routes`` per prototype) on every row of ``data``, with its
+    per-route calibration and domain threshold measured on grouped folds (computed here unless given).
+
+    Returns ``surrogate`` (no card), ``calibration``, ``threshold`` and ``oof`` (the grouped out-of-fold
+    predictions of the configuration).
+    """
+    residual_kind = _residual_kind(kind)
+    if folds is None:
+        groups = data.frame["series"].to_numpy()
+        folds = series_folds(groups, min(N_FOLDS, len(set(groups.tolist()))), seed)
+    if learning is None:
+        learning = _out_of_fold(kind, data, folds, seed)
+    if parts is None:
+        if routes.any():
+            parts = _hybrid_out_of_fold(residual_kind, data, folds, seed)
+        else:
+            nan = np.full(len(data.y), np.nan)
+            parts = {"prior": nan, "hybrid": nan, "hybrid_spread": np.zeros(len(data.y))}
+    pred, spread, used = combine_routes(data, routes, learning, parts)
+    if data.target == "K1_MJm3":  # stated easy-plane end members cap K1 at 0, as in prediction
+        batch = encode(list(data.frame["formula"]))
+        pred = np.where(easy_plane_mask(batch, _prototype_codes(data)), np.minimum(pred, 0.0), pred)
+    forest = kind in ("random_forest", "extra_trees")
+    calibration = _calibrate(data, pred, spread, used, folds,
+                             (forest, residual_kind in ("random_forest", "extra_trees"), False))
+    threshold = domain_threshold(domain, data, folds, pred - data.y)
+    model = _fit(kind, data, np.arange(len(data.y)), seed)
+    prior = residual = None
+    if routes.any():
+        prior = fit_prior_rows(data, np.arange(len(data.y)))
+        if np.any(routes == ROUTES.index("hybrid")):
+            values = prior.evaluate(encode(list(data.frame["formula"])), _prototype_codes(data))
+            rows = np.where(np.isfinite(values))[0]
+            residual = _fit_residual(residual_kind, data, rows, values, seed)
+    surrogate = Surrogate(data.target, kind, model.ensemble, model.phase_elements, model.phase_fractions,
+                          model.phase_values, np.asarray(calibration["sigma_scale"]),
+                          np.asarray(calibration["sigma_floor"]), {}, prior, residual,
+                          routes if routes.any() else None)
+    return {"surrogate": surrogate, "calibration": calibration, "threshold": threshold, "oof": pred}
 
 
 def feature_labels() -> list[str]:

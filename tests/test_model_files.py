@@ -18,6 +18,7 @@ from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 from magnetscreen.datasets.provenance import file_sha256
+from magnetscreen.descriptors.featurize import feature_names
 from magnetscreen.models.modelfile import ModelFileError
 from magnetscreen.models.surrogates import default_model_dir, load_surrogates
 
@@ -101,7 +102,8 @@ def test_wrong_dtype(folder):
 def test_short_mean(folder):
     mean = load_file(folder / "domain.safetensors")["mean"]
     _edit(folder, "domain.safetensors", mean=mean[:-1])
-    _refused(folder, r"arrays 'mean'/'scale' have shapes \[149\]/\[150\], expected \[150\]")
+    n = len(mean)
+    _refused(folder, rf"arrays 'mean'/'scale' have shapes \[{n - 1}\]/\[{n}\], expected \[{n}\]")
 
 
 def test_nan_values(folder):
@@ -123,7 +125,8 @@ def test_out_of_range_indices(folder):
     feature = arrays["feature"].copy()
     feature[int(np.flatnonzero(arrays["left"] != -1)[0])] = 10_000
     _edit(folder, "Js_T.safetensors", feature=feature)
-    _refused(folder, r"Js_T\.safetensors: array 'feature': split feature out of range 0\.\.151")
+    n = len(feature_names()) + 2 - 1  # descriptors and the two context columns
+    _refused(folder, rf"Js_T\.safetensors: array 'feature': split feature out of range 0\.\.{n}")
     shutil.copy(default_model_dir() / "Js_T.safetensors", folder / "Js_T.safetensors")
     left = arrays["left"].copy()
     left[int(np.flatnonzero(arrays["left"] != -1)[0])] = 10**9
@@ -144,15 +147,18 @@ def test_manifest_settings_are_checked(folder):
     manifest = json.loads(path.read_text())
     manifest["models"]["Tc_K"]["sigma_scale"] = float("nan")
     path.write_text(json.dumps(manifest))
-    _refused(folder, r"models\.Tc_K\.sigma_scale: expected a finite number >= 0, got nan")
-    manifest["models"]["Tc_K"]["sigma_scale"] = 1.0
+    _refused(folder, r"models\.Tc_K\.sigma_scale: expected a list of 3 numbers \(one per route")
+    manifest["models"]["Tc_K"]["sigma_scale"] = [1.0, float("nan"), 1.0]
+    path.write_text(json.dumps(manifest))
+    _refused(folder, r"models\.Tc_K\.sigma_scale\[1\]: expected a finite number >= 0, got nan")
+    manifest["models"]["Tc_K"]["sigma_scale"] = [1.0, 1.0, 1.0]
     manifest["models"]["Tc_K"]["n_features"] = 151
     path.write_text(json.dumps(manifest))
     _refused(folder, r"Tc_K\.safetensors: (the trees use 151 features|array 'feature': split feature out of range)")
     manifest["models"]["Tc_K"]["n_features"] = 152
     manifest["format_version"] = 1
     path.write_text(json.dumps(manifest))
-    _refused(folder, r"expected format 'magnetscreen-models' version 2")
+    _refused(folder, r"expected format 'magnetscreen-models' version 3")
 
 
 def test_zip_bomb_is_refused_without_inflating_it(folder, tmp_path):
@@ -243,3 +249,28 @@ def test_predict_exits_2_naming_the_file(folder):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "domain.safetensors: array 'train_mask'" in lines[0]
+
+
+def test_prior_route_and_domain_offset_arrays_are_checked(folder):
+    arrays = load_file(folder / "Tc_K.safetensors")
+    assert "routes" in arrays and arrays["routes"].max() > 0  # the shipped Tc model has hybrid routes
+    routes = arrays["routes"].copy()
+    routes[0] = 7
+    _edit(folder, "Tc_K.safetensors", routes=routes)
+    _refused(folder, r"Tc_K\.safetensors: array 'routes' must hold one route index in 0\.\.2 per prototype")
+    _edit(folder, "Tc_K.safetensors", routes=arrays["routes"])
+    values = arrays["prior_values"].copy()
+    values[2, 0, 0, 0] = np.inf
+    _edit(folder, "Tc_K.safetensors", prior_values=values)
+    _refused(folder, r"array 'prior_values' holds an infinite value")
+    _edit(folder, "Tc_K.safetensors", prior_values=arrays["prior_values"])
+    slots = arrays["prior_a_slot"].copy()
+    slots[0, 1] = 99
+    _edit(folder, "Tc_K.safetensors", prior_a_slot=slots)
+    _refused(folder, r"array 'prior_a_slot' must have shape")
+    _edit(folder, "Tc_K.safetensors", prior_a_slot=arrays["prior_a_slot"])
+    load_surrogates(folder)  # restored
+    start = load_file(folder / "domain.safetensors")["proto_start"].copy()
+    start[3], start[4] = start[4] + 1, start[3]
+    _edit(folder, "domain.safetensors", proto_start=start)
+    _refused(folder, r"array 'proto_start' must hold 13 non-decreasing row offsets")

@@ -25,7 +25,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     p.add_argument("--models", default=None, metavar="DIR", help="model folder (default: the shipped models)")
     p.add_argument("--kuzmin-s", type=float, default=None, metavar="S",
-                   help="Kuz'min shape parameter, 0 < s < 5/2 (default 0.5, a stated modelling choice)")
+                   help="Kuz'min shape parameter, 0 < s < 5/2 (default 0.5, a stated modelling choice; used "
+                   "when --family is not given or the family has no fitted law)")
+    p.add_argument("--family", default=None, metavar="NAME",
+                   help="built-in family whose fitted temperature law scales Js and K1 (see magnetscreen "
+                   "families; default: the uniform law of --kuzmin-s and Callen-Callen n = 3)")
     p.set_defaults(func=run)
     return p
 
@@ -39,7 +43,7 @@ def _clean(value):
 
 
 def records(formulas: list[str], temperature_K: float, models_dir: str | None = None,
-            kuzmin_s: float | None = None) -> list[dict]:
+            kuzmin_s: float | None = None, family: str | None = None) -> list[dict]:
     """One JSON-ready record per input formula, in input order."""
     from magnetscreen.datasets.errors import ConfigError
     from magnetscreen.descriptors import encode
@@ -51,8 +55,12 @@ def records(formulas: list[str], temperature_K: float, models_dir: str | None = 
                                 kuzmin_s=DEFAULT_KUZMIN_S if kuzmin_s is None else kuzmin_s)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    from magnetscreen.models.temperature_laws import family_laws
+
+    if family is not None and family not in family_laws():
+        raise ConfigError(f"--family: unknown built-in family {family!r} (known: {', '.join(sorted(family_laws()))})")
     batch = encode(formulas)
-    out = score(batch, load_surrogates(models_dir), conditions)
+    out = score(batch, load_surrogates(models_dir), conditions, family=family)
     names = batch.names()
     rows = []
     for i, formula in enumerate(formulas):
@@ -61,6 +69,8 @@ def records(formulas: list[str], temperature_K: float, models_dir: str | None = 
             row[t] = _clean(out[t][i])
             row[f"{t}_sigma"] = _clean(out[f"{t}_sigma"][i])
         row["in_domain"] = bool(out["in_domain"][i])
+        row["prototype"] = str(out["prototype"][i])
+        row["domain_note"] = str(out["domain_note"][i])
         for name in DERIVED:
             row[name] = _clean(out[name][i])
             row[f"{name}_sigma"] = _clean(out[f"{name}_sigma"][i])
@@ -71,7 +81,7 @@ def records(formulas: list[str], temperature_K: float, models_dir: str | None = 
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = records(args.formulas, args.temperature, args.models, args.kuzmin_s)
+    rows = records(args.formulas, args.temperature, args.models, args.kuzmin_s, args.family)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
