@@ -127,6 +127,9 @@ def _complete(row: dict) -> dict:
         row.setdefault(name, 0.0)
     row.setdefault("K1_op_MJm3", row["K1_MJm3"])
     row.setdefault("upside", row["performance"])
+    row.setdefault("p_top", 1.0)
+    row.setdefault("prototype", "other")
+    row.setdefault("domain_note", "")
     return row
 
 
@@ -152,7 +155,7 @@ def references_frame() -> pd.DataFrame:
 
 
 def explore_frame() -> pd.DataFrame:
-    frame = ranked_frame().tail(3).drop(columns=["rank", "front"]).reset_index(drop=True)
+    frame = ranked_frame().tail(3).drop(columns=["rank", "front", "p_top"]).reset_index(drop=True)
     frame.insert(0, "explore_rank", range(1, 4))
     return frame.astype({"explore_rank": "int64"})
 
@@ -345,7 +348,7 @@ DOCUMENTED = {
     "rank": "d", "front": "d", "candidate_index": "d", "Js_T": ".3f", "Js_T_sigma": ".3f", "Js_op_T": ".3f",
     "Br_T": ".3f", "K1_MJm3": ".2f", "K1_MJm3_sigma": ".2f", "Tc_K": ".0f", "Tc_K_sigma": ".0f", "muHA_T": ".2f",
     "kappa": ".2f", "muHc_T": ".2f", "BHmax_kJm3": ".1f", "BHmax_bound_kJm3": ".1f", "hree_g_per_kg": ".2f",
-    "performance": "#.4g", "perf_per_hree": "#.4g", "risk_weighted": ".3f", "risk_weakest": ".3f",
+    "performance": "#.4g", "performance_sigma": "#.3g", "p_top": ".2f", "perf_per_hree": "#.4g", "risk_weighted": ".3f", "risk_weakest": ".3f",
 }
 
 

@@ -57,6 +57,12 @@ def test_run_writes_complete_outputs(reference_run):
     assert (ranked["Tc_K"] >= 550).all() and (ranked["kappa"] >= 1).all()
     np.testing.assert_allclose(ranked["perf_per_hree"], ranked["performance"] / (ranked["hree_g_per_kg"] + 1.0))
     assert set(result.references["label"]) == {"Nd2Fe14B", "(Nd0.8Dy0.2)2Fe14B", "SmCo5", "Sm2Co17", "SrFe12O19"}
+    # rank confidence: each Monte Carlo draw puts exactly shortlist_size candidates in the top
+    assert ranked["p_top"].between(0, 1).all()
+    assert ranked["p_top"].sum() == pytest.approx(min(20, len(ranked)))
+    assert (result.shortlist["performance_sigma"] >= 0).all()
+    # the domain note is empty exactly for candidates in domain
+    assert ((ranked["domain_note"] == "") == ranked["in_domain"]).all()
 
 
 @pytest.mark.parametrize("variant", ["chunk-7777", "chunk-311", "reversed-families", "two-workers"])

@@ -85,10 +85,17 @@ def test_file_errors(tmp_path):
         load_user_dataset(write(tmp_path, "x", "u.xlsx"))
 
 
-def test_cli_data_list_show_and_check(tmp_path):
+def test_cli_data_list_show_and_check(tmp_path, capsys):
+    """The `data` subcommands, through the CLI's main function (the console script itself is run as a
+    subprocess by tests/test_cli.py)."""
+    from types import SimpleNamespace
+
+    from magnetscreen.screening.cli.app import main
+
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "magnetscreen.screening.cli", "data", *args],
-                              capture_output=True, text=True)
+        code = main(["data", *args])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
     listed = run()
     assert listed.returncode == 0 and "intrinsic: " in listed.stdout and "curie: " in listed.stdout

@@ -113,6 +113,8 @@ SCORED_COLUMNS: tuple[ColumnSpec, ...] = (
     _f("Tc_K", "K", "Curie temperature"),
     _f("Tc_K_sigma", "K", "1-sigma of Tc_K"),
     ColumnSpec("in_domain", "bool", "", "inside the models' domain of applicability for every target"),
+    ColumnSpec("prototype", "str", "", "structure prototype from the stoichiometry"),
+    ColumnSpec("domain_note", "str", "", "what the domain flag is missing, per target (empty: in domain)"),
     _f("Js_op_T", "T", "saturation polarization at the operating temperature"),
     _f("Js_op_T_sigma", "T", "1-sigma of Js_op_T"),
     _f("K1_op_MJm3", "MJ/m^3", "first anisotropy constant at the operating temperature"),
@@ -139,7 +141,9 @@ SCORED_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("risk_weakest_driver", "str", "", "element of risk_weakest"),
 )
 _RANK = (ColumnSpec("rank", "int64", "", "rank, 1 = best"),
-         ColumnSpec("front", "int64", "", "Pareto front, 1 = not dominated"))
+         ColumnSpec("front", "int64", "", "Pareto front, 1 = not dominated"),
+         ColumnSpec("p_top", "float64", "1", "probability of ranking in the top shortlist_size under the "
+                    "predictive distribution of the ranking metric (seeded Monte Carlo)"))
 #: Columns of ``ranked.parquet`` and ``shortlist.csv``.
 RANKED_COLUMNS: tuple[ColumnSpec, ...] = _RANK + SCORED_COLUMNS
 #: Columns of ``explore.csv``.
@@ -204,6 +208,9 @@ class RouteRecord:
     remanence_factor: float
     kuzmin_s: float
     k1_exponent: float
+    temperature_law: str = "uniform"
+    #: family -> the law its candidates were scaled with (s, n and where each came from)
+    family_laws: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -25,26 +25,27 @@ import pandas as pd
 
 from magnetscreen.datasets.errors import ConfigError, MagnetscreenError
 from magnetscreen.datasets.provenance import bytes_sha256, package_version, versions
+from magnetscreen.models.temperature_laws import law_for
 from magnetscreen.screening.engine import contract as c
 from magnetscreen.screening.engine.backends import Backend, choose_backend, run_tasks
 from magnetscreen.screening.engine.config import RunConfig
 from magnetscreen.screening.engine.enumerate import plans as checked_plans
 from magnetscreen.screening.engine.merge import Merger, explore_list
 from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch
-from magnetscreen.screening.engine.ranking import rank_order
+from magnetscreen.screening.engine.ranking import rank_confidence, rank_order
 from magnetscreen.screening.engine.records import to_json
 from magnetscreen.screening.engine.state import ChunkState
 
 __all__ = ["ScreeningResult", "screen", "REFERENCE_MAGNETS", "resolve_run_inputs", "DEFAULT_MAX_CANDIDATES",
            "TOP_DISCLOSED", "run_context"]
 
-#: Reference magnets scored beside every run: label -> formula.
+#: Reference magnets scored beside every run: label -> (formula, built-in family whose temperature law applies).
 REFERENCE_MAGNETS = {
-    "Nd2Fe14B": "Nd2Fe14B",
-    "(Nd0.8Dy0.2)2Fe14B": "(Nd0.8Dy0.2)2Fe14B",
-    "SmCo5": "SmCo5",
-    "Sm2Co17": "Sm2Co17",
-    "SrFe12O19": "SrFe12O19",
+    "Nd2Fe14B": ("Nd2Fe14B", "2-14-1"),
+    "(Nd0.8Dy0.2)2Fe14B": ("(Nd0.8Dy0.2)2Fe14B", "2-14-1"),
+    "SmCo5": ("SmCo5", "SmCo5"),
+    "Sm2Co17": ("Sm2Co17", "Sm2Co17"),
+    "SrFe12O19": ("SrFe12O19", "M-hexaferrite"),
 }
 #: Largest plan a run accepts unless told otherwise (``[run] max_candidates`` or ``--max-candidates``).
 DEFAULT_MAX_CANDIDATES = 10**9
@@ -124,6 +125,18 @@ def resolve_run_inputs(config: RunConfig, as_of: dt.date, scenario, element_risk
     )
 
 
+def _laws(config: RunConfig) -> dict[str, str]:
+    """The temperature law each family of the run is scaled with."""
+    s = config.screen
+    out = {}
+    for family in config.families:
+        if s.temperature_law == "uniform":
+            out[family.name] = f"s {s.kuzmin_s:.3g}, n {s.k1_exponent:.3g} (run values, uniform)"
+        else:
+            out[family.name] = law_for(family.name, s.kuzmin_s, s.k1_exponent)[2]
+    return out
+
+
 def _settings(config: RunConfig, as_of: dt.date, scenario) -> c.RunSettings:
     s = config.screen
     constraints = [c.ConstraintRecord(r.name, r.column, r.op, r.value) for r in s.requirements]
@@ -135,7 +148,8 @@ def _settings(config: RunConfig, as_of: dt.date, scenario) -> c.RunSettings:
         name=config.name, source=config.source, seed=config.seed, chunk_size=config.chunk_size,
         families=[f.name for f in config.families], operating_temperature_K=config.operating_temperature_K,
         hree_set=config.hree_set, scenario=scenario.name, as_of=as_of.isoformat(), risk_threshold=s.risk_threshold,
-        route=c.RouteRecord(s.alpha, s.n_eff, s.remanence_factor, s.kuzmin_s, s.k1_exponent),
+        route=c.RouteRecord(s.alpha, s.n_eff, s.remanence_factor, s.kuzmin_s, s.k1_exponent, s.temperature_law,
+                            _laws(config)),
         metric=s.metric, risk_objective=s.risk, pessimistic_k=s.pessimistic_k, h0_g_per_kg=s.h0_g_per_kg,
         shortlist_size=s.shortlist_size, keep=s.keep, explore_size=s.explore_size, explore_k=s.explore_k,
         constraints=constraints,
@@ -204,12 +218,15 @@ def _warnings(counts: c.Counts) -> list[str]:
 def _references(ctx: Context) -> pd.DataFrame:
     from magnetscreen.descriptors.encoding import encode
 
-    batch = encode(list(REFERENCE_MAGNETS.values()))
-    cols = score_batch(ctx, batch)
-    cols["family"] = np.full(len(batch), "reference")
-    cols["candidate_index"] = np.arange(len(batch), dtype=np.int64)
-    cols["formula"] = batch.names()
-    frame = pd.DataFrame({k: cols[k] for k in COLUMNS}).drop(columns=["candidate_index"])
+    rows = []
+    for formula, family in REFERENCE_MAGNETS.values():
+        batch = encode([formula])
+        cols = score_batch(ctx, batch, family=family)
+        cols["family"] = np.full(1, "reference")
+        cols["candidate_index"] = np.zeros(1, dtype=np.int64)
+        cols["formula"] = batch.names()
+        rows.append(pd.DataFrame({k: cols[k] for k in COLUMNS}).drop(columns=["candidate_index"]))
+    frame = pd.concat(rows, ignore_index=True)
     frame.insert(0, "label", list(REFERENCE_MAGNETS))
     return frame
 
@@ -396,6 +413,8 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
 
     order, front = rank_order(merger.pool, s.risk)
     ranked = pd.DataFrame({k: v[order] for k, v in merger.pool.items()}, columns=list(COLUMNS))
+    p_top = rank_confidence(merger.pool, s.risk, s.shortlist_size, config.seed, s.pessimistic_k, s.h0_g_per_kg)
+    ranked.insert(0, "p_top", p_top[order])
     ranked.insert(0, "front", front[order].astype(np.int64))
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
     shortlist = ranked.head(s.shortlist_size)

@@ -72,7 +72,7 @@ class Context:
         s = self.settings
         return Conditions(temperature_K=self.temperature_K,
                           route=ProcessingRoute(alpha=s.alpha, n_eff=s.n_eff, remanence_factor=s.remanence_factor),
-                          kuzmin_s=s.kuzmin_s, k1_exponent=s.k1_exponent)
+                          kuzmin_s=s.kuzmin_s, k1_exponent=s.k1_exponent, temperature_law=s.temperature_law)
 
     def models(self) -> SurrogateSet:
         key = self.models_dir or ""
@@ -118,16 +118,18 @@ def empty_columns() -> dict[str, np.ndarray]:
     return {c.name: np.zeros(0, dtype=dtypes[c.dtype]) for c in SCORED_COLUMNS}
 
 
-def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer) -> dict[str, np.ndarray]:
+def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer,
+                family: str | None = None) -> dict[str, np.ndarray]:
     """Every column of :data:`COLUMNS` except family, candidate_index and formula, for a batch, plus
-    ``muHc_room_T`` (for the grade requirement)."""
+    ``muHc_room_T`` (for the grade requirement). ``family`` selects the temperature law (a built-in family's
+    fitted law under the run's "family" setting)."""
     with timer("featurize"):
         descriptors, _ = featurize(batch)
     with timer("predict"):
         pred = ctx.models().predict_descriptors(descriptors, batch)
     del descriptors
     with timer("physics"):
-        out = derive(pred, ctx.conditions)
+        out = derive(pred, ctx.conditions.for_family(family))
         cols: dict[str, np.ndarray] = {c: out[c] for c in COLUMNS if c in out}
         cols["muHc_room_T"] = out["muHc_room_T"]
         s = ctx.settings
@@ -183,7 +185,7 @@ def score_chunk(ctx: Context, family_index: int, chunk_index: int, timer: Timer 
             batch, candidate_index = batch.take(slice(0, limit)), candidate_index[:limit]
     n = len(batch)
     s = ctx.settings
-    cols = score_batch(ctx, batch, timer)
+    cols = score_batch(ctx, batch, timer, plan.family.name)
     with timer("rank"):
         cols["family"] = np.full(n, plan.family.name, dtype=f"<U{max(1, len(plan.family.name))}")
         cols["candidate_index"] = np.asarray(candidate_index, dtype=np.int64)
@@ -212,13 +214,16 @@ def explore_order(cols: dict[str, np.ndarray]) -> np.ndarray:
 
 def _explore_candidates(ctx: Context, cols: dict[str, np.ndarray], passed: np.ndarray) -> dict[str, np.ndarray]:
     """The chunk's best ``explore_size + shortlist_size`` candidates by upside among those that meet every
-    requirement at the optimistic bound (mean + explore_k sigma for minimums); ties broken as in
-    :func:`explore_order`. Enough are kept to fill the explore list after shortlisted ones are removed."""
+    requirement at the optimistic bound (mean + explore_k sigma for minimums) except the domain requirement
+    (their ``domain_note`` says what data they lack); ties broken as in :func:`explore_order`. Enough are
+    kept to fill the explore list after shortlisted ones are removed."""
     s = ctx.settings
     if s.explore_size == 0:
         return take(cols, np.zeros(0, dtype=np.int64))
     optimistic = np.ones(len(passed), dtype=bool)
-    for m in requirement_masks(ctx, cols, -s.explore_k).values():
+    for name, m in requirement_masks(ctx, cols, -s.explore_k).items():
+        if name == "in_domain":  # the explore list is where candidates outside the models' domain go
+            continue
         optimistic &= m
     sigma_ok = np.isfinite(cols["upside"]) & (cols["performance_sigma"] > 0)
     rows = np.where(optimistic & sigma_ok)[0]

@@ -16,11 +16,16 @@ better fronts, so it can never be in the top ``keep``; such candidates are dropp
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from magnetscreen.screening.engine import ranking_kernels as _k
 
-__all__ = ["objectives", "objective_order", "prune", "rank_order"]
+__all__ = ["objectives", "objective_order", "prune", "rank_order", "rank_confidence", "candidate_keys", "MC_DRAWS"]
+
+#: Monte Carlo draws of the rank confidence.
+MC_DRAWS = 256
 
 
 def objectives(columns: dict[str, np.ndarray], risk: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,3 +67,47 @@ def rank_order(columns: dict[str, np.ndarray], risk: str) -> tuple[np.ndarray, n
     keys = (columns["candidate_index"], columns["family"], columns["formula"], r, -p, -columns["perf_per_hree"],
             front)
     return np.lexsort(keys).astype(np.int64), front
+
+
+def candidate_keys(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """A 64-bit key per candidate from its family name and candidate index (the same in every run)."""
+    families = np.asarray(columns["family"]).astype(str)
+    codes = {f: zlib.crc32(f.encode("utf-8")) for f in sorted(set(families.tolist()))}
+    family_code = np.array([codes[f] for f in families.tolist()], dtype=np.uint64) if len(families) else \
+        np.zeros(0, dtype=np.uint64)
+    index = np.asarray(columns["candidate_index"]).astype(np.uint64)
+    return (family_code << np.uint64(32)) ^ index
+
+
+def rank_confidence(columns: dict[str, np.ndarray], risk: str, top_n: int, seed: int, pessimistic_k: float,
+                    h0_g_per_kg: float, n_draws: int = MC_DRAWS) -> np.ndarray:
+    """Probability that each ranked candidate belongs in the top ``top_n`` under its predictive distribution.
+
+    The ranking metric of every candidate is drawn ``n_draws`` times from a normal distribution with its
+    mean and sigma (``performance + pessimistic_k * sigma`` and ``performance_sigma``; draws are independent
+    between candidates, each keyed by the seed, the family and the candidate index, so the result does not
+    depend on worker count, chunk size or order), the candidates are ranked again on each draw exactly as in
+    :func:`rank_order` (Pareto fronts, then performance per HREE intensity), and the share of draws in which
+    a candidate is in the first ``top_n`` is returned. Requirements are not drawn again: the probability is
+    among the candidates that met them on their means.
+
+    Returns
+    -------
+    float64 (n,), in row order
+    """
+    n = len(columns["performance"])
+    if n == 0:
+        return np.zeros(0)
+    sigma = np.nan_to_num(np.asarray(columns["performance_sigma"], dtype=np.float64), nan=0.0)
+    mean = np.asarray(columns["performance"], dtype=np.float64) + pessimistic_k * sigma
+    z = _k.keyed_normals_kernel(candidate_keys(columns), np.uint64(seed), int(n_draws))
+    hree = np.asarray(columns["hree_g_per_kg"], dtype=np.float64)
+    counts = np.zeros(n, dtype=np.int64)
+    draw = dict(columns)
+    for d in range(n_draws):
+        p = mean + sigma * z[:, d]
+        draw["performance"] = p
+        draw["perf_per_hree"] = p / (hree + h0_g_per_kg)
+        order, _ = rank_order(draw, risk)
+        counts[order[:top_n]] += 1
+    return counts / n_draws

@@ -77,3 +77,34 @@ def pareto_front_kernel(p, h, r, order):
                 best = front[j]
         front[i] = best + 1
     return front
+
+
+@numba.njit(cache=True)
+def _splitmix64(x):
+    x = (x + np.uint64(0x9E3779B97F4A7C15)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    z = x
+    z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True)
+def keyed_normals_kernel(keys, seed, n_draws):
+    """Standard normal draws that depend only on (seed, key, draw): float64 (n, n_draws).
+
+    Each value is a Box-Muller transform of two uniforms in (0, 1) taken from the splitmix64 hash of
+    (seed, key, draw, 0/1); a candidate's draws therefore never depend on which other candidates are drawn
+    with it or in what order.
+    """
+    n = keys.shape[0]
+    out = np.empty((n, n_draws), dtype=np.float64)
+    scale = 1.0 / 9007199254740992.0  # 2^-53
+    for i in range(n):
+        base = _splitmix64(np.uint64(seed) ^ _splitmix64(np.uint64(keys[i])))
+        for d in range(n_draws):
+            a = _splitmix64(base ^ _splitmix64(np.uint64(2 * d + 1)))
+            b = _splitmix64(base ^ _splitmix64(np.uint64(2 * d + 2)))
+            u1 = ((a >> np.uint64(11)) + np.uint64(1)) * scale  # (0, 1]
+            u2 = (b >> np.uint64(11)) * scale  # [0, 1)
+            out[i, d] = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return out

@@ -24,8 +24,10 @@ Sections of the run TOML (every key optional; unknown keys are errors)::
     alpha = 0.4
     n_eff = 1.0
     remanence_factor = 0.9
-    kuzmin_s = 0.5
-    k1_exponent = 3.0
+    kuzmin_s = 0.5              # Kuz'min s of Js(T) for families without a fitted law
+    k1_exponent = 3.0           # K1(T) ~ m(T)^k1_exponent for families without a fitted law
+    temperature_law = "family"  # "family": each built-in family's law fitted on the shipped series
+                                # (magnetscreen.models.temperature_laws); "uniform": the two values above
 
     [supply]
     scenario = "baseline"       # built-in scenario name or a scenario TOML (relative to the config)
@@ -43,6 +45,7 @@ from typing import Any
 from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.datasets.schema import Table, parse_date
 from magnetscreen.models.physics import GRADES
+from magnetscreen.models.predictions import TEMPERATURE_LAWS
 
 __all__ = ["Requirement", "ScreenSettings", "parse_settings", "METRICS", "REQUIREMENT_COLUMNS"]
 
@@ -89,6 +92,7 @@ class ScreenSettings:
     remanence_factor: float = 0.9
     kuzmin_s: float = 0.5
     k1_exponent: float = 3.0
+    temperature_law: str = "family"
     scenario: str = "baseline"
     scenario_path: Path | None = field(default=None, compare=False)
     as_of: dt.date | None = None
@@ -167,7 +171,8 @@ def parse_settings(top: Table, source: str, base_dir: Path) -> ScreenSettings:
         values["kuzmin_s"] = route.number("kuzmin_s", d("kuzmin_s"), low=0.0, high=2.5, low_open=True)
         if values["kuzmin_s"] >= 2.5:
             raise route.fail("kuzmin_s", f"expected 0 < s < 2.5, got {values['kuzmin_s']!r}")
-        values["k1_exponent"] = route.number("k1_exponent", d("k1_exponent"), low=0.0, high=20.0, low_open=True)
+        values["k1_exponent"] = route.number("k1_exponent", d("k1_exponent"), low=-20.0, high=20.0)
+        values["temperature_law"] = route.string("temperature_law", d("temperature_law"), choices=TEMPERATURE_LAWS)
         route.finish()
     supply = top.table("supply", None)
     if supply is not None:

@@ -35,6 +35,8 @@ FORMATS = {
     "BHmax_bound_kJm3": ".1f",
     "hree_g_per_kg": ".2f",
     "performance": "#.4g",
+    "performance_sigma": "#.3g",
+    "p_top": ".2f",
     "perf_per_hree": "#.4g",
     "risk_weighted": ".3f",
     "risk_weakest": ".3f",

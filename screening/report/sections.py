@@ -61,7 +61,10 @@ SHORTLIST_COLUMNS = (
            group=_OP),
     Column("grade", "grade", "sintered-NdFeB grade by coercivity (empty: below N)", group=_OP),
     Column("hree_g_per_kg", "HREE (g/kg)", "heavy-rare-earth intensity of the run's HREE set", group=_HR),
-    Column("performance", "performance", "the ranking metric at the operating temperature", group=_HR),
+    Column("performance", "performance", "the ranking metric at the operating temperature, with its 1-sigma",
+           sigma="performance_sigma", group=_HR),
+    Column("p_top", "P(top N)", "probability of belonging to the shortlist's top N under the predictive "
+           "distribution of the ranking metric (seeded Monte Carlo)", group=_HR),
     Column("perf_per_hree", "perf / (HREE + h<sub>0</sub>)", "performance per heavy-rare-earth intensity", group=_HR),
     Column("risk_weighted", "risk, mass-weighted", "supply risk weighted by mass exposure, with its driving element",
            sub="risk_weighted_driver", group=_HR),
@@ -70,7 +73,7 @@ SHORTLIST_COLUMNS = (
     Column("in_domain", "domain", "inside the models' domain of applicability, or extrapolating", group=_HR),
 )
 REFERENCE_COLUMNS_SHOWN = (Column("label", "reference", "reference magnet"),) + tuple(
-    c for c in SHORTLIST_COLUMNS if c.key not in ("rank", "front"))
+    c for c in SHORTLIST_COLUMNS if c.key not in ("rank", "front", "p_top"))
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,10 @@ def summary_section(run: RunData, top_n: int) -> str:
     route_box = _dl([("\u03b1 (Kronm\u00fcller)", render_value(route.alpha)),
                      ("N<sub>eff</sub>", render_value(route.n_eff)),
                      ("remanence factor f", render_value(route.remanence_factor)),
-                     ("kuzmin_s", render_value(route.kuzmin_s)), ("k1_exponent", render_value(route.k1_exponent))])
+                     ("temperature law", esc(route.temperature_law)),
+                     ("kuzmin_s (default)", render_value(route.kuzmin_s)),
+                     ("k1_exponent (default)", render_value(route.k1_exponent))]
+                    + [(f"law of {esc(family)}", esc(law)) for family, law in sorted(route.family_laws.items())])
     share = counts.in_domain_share if counts else None
     count_box = _dl([("enumerated", _int(counts.enumerated if counts else None)),
                      ("passed the constraints", _int(counts.passed if counts else None)),
