@@ -130,6 +130,9 @@ def _complete(row: dict) -> dict:
     row.setdefault("p_top", 1.0)
     row.setdefault("prototype", "other")
     row.setdefault("domain_note", "")
+    row.setdefault("phase_stability", "reported")
+    row.setdefault("stability_limit", "")
+    row.setdefault("stability_source", "")
     return row
 
 

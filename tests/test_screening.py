@@ -185,7 +185,8 @@ def test_known_facts_on_a_focused_2_14_1_run(tmp_path):
     data = {"families": [{"name": "2-14-1", "step": 0.1,
                           "bounds": {"R": {"Pr": [0, 0], "Ce": [0, 0], "La": [0, 0], "Y": [0, 0], "Tb": [0, 0]},
                                      "T": {"Co": [0, 0.3]}}}],
-            "requirements": {"Tc_K": {"min": 0}}, "screen": {"shortlist_size": 60, "keep": 60},
+            "requirements": {"Tc_K": {"min": 0}, "phase_stability": "any"},  # trends, not feasibility
+            "screen": {"shortlist_size": 60, "keep": 60},
             "conditions": {"operating_temperature_K": 295.0}, "supply": {"as_of": "2026-01-15"}}
     result = screen(parse_config(data, "t.toml", tmp_path), out=tmp_path / "run", report=False)
     short = result.shortlist

@@ -115,6 +115,10 @@ SCORED_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("in_domain", "bool", "", "inside the models' domain of applicability for every target"),
     ColumnSpec("prototype", "str", "", "structure prototype from the stoichiometry"),
     ColumnSpec("domain_note", "str", "", "what the domain flag is missing, per target (empty: in domain)"),
+    ColumnSpec("phase_stability", "str", "", "reported, beyond_reported_range or unknown: inside the composition "
+               "ranges where the family's phase was reported to form (docs/stability-ranges.md)"),
+    ColumnSpec("stability_limit", "str", "", "element, element group or T_op that decided a flag other than reported"),
+    ColumnSpec("stability_source", "str", "", "source of the deciding range (or why there is none)"),
     _f("Js_op_T", "T", "saturation polarization at the operating temperature"),
     _f("Js_op_T_sigma", "T", "1-sigma of Js_op_T"),
     _f("K1_op_MJm3", "MJ/m^3", "first anisotropy constant at the operating temperature"),

@@ -31,7 +31,7 @@ from magnetscreen.screening.engine.backends import Backend, choose_backend, run_
 from magnetscreen.screening.engine.config import RunConfig
 from magnetscreen.screening.engine.enumerate import plans as checked_plans
 from magnetscreen.screening.engine.merge import Merger, explore_list
-from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch
+from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch, take
 from magnetscreen.screening.engine.ranking import rank_confidence, rank_order
 from magnetscreen.screening.engine.records import to_json
 from magnetscreen.screening.engine.state import ChunkState
@@ -216,16 +216,17 @@ def _warnings(counts: c.Counts) -> list[str]:
 
 
 def _references(ctx: Context) -> pd.DataFrame:
+    from magnetscreen.datasets.families import builtin_family
     from magnetscreen.descriptors.encoding import encode
 
     rows = []
     for formula, family in REFERENCE_MAGNETS.values():
         batch = encode([formula])
-        cols = score_batch(ctx, batch, family=family)
+        cols = score_batch(ctx, batch, family=builtin_family(family))
         cols["family"] = np.full(1, "reference")
         cols["candidate_index"] = np.zeros(1, dtype=np.int64)
         cols["formula"] = batch.names()
-        rows.append(pd.DataFrame({k: cols[k] for k in COLUMNS}).drop(columns=["candidate_index"]))
+        rows.append(pd.DataFrame(take(cols, slice(None))).drop(columns=["candidate_index"]))
     frame = pd.concat(rows, ignore_index=True)
     frame.insert(0, "label", list(REFERENCE_MAGNETS))
     return frame

@@ -25,6 +25,7 @@ from magnetscreen.descriptors.encoding import CompositionBatch
 from magnetscreen.descriptors.enumeration import EnumerationPlan, plan_enumeration
 from magnetscreen.descriptors.featurize import featurize
 from magnetscreen.descriptors.hree import hree_intensity
+from magnetscreen.descriptors.stability import stability_codes
 from magnetscreen.models.physics import GRADES, ProcessingRoute
 from magnetscreen.models.predictions import Conditions, derive
 from magnetscreen.models.risk import composition_risk_arrays
@@ -38,7 +39,8 @@ __all__ = ["Context", "ChunkResult", "Timer", "STAGES", "COLUMNS", "score_batch"
 
 #: Columns of a scored candidate (the run contract's scored columns).
 COLUMNS = column_names(SCORED_COLUMNS)
-#: Stages of the pipeline, in order, as the timer hook names them.
+#: Stages of the pipeline, in order, as the timer hook names them ("risk" covers HREE intensity, supply risk and
+#: the phase-stability flag).
 STAGES = ("enumerate_encode", "featurize", "predict", "physics", "risk", "rank")
 
 #: ``timer(stage)`` returns a context manager that times the block.
@@ -108,8 +110,15 @@ def element_names(z: np.ndarray) -> np.ndarray:
 
 
 def take(cols: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
-    """The scored columns of ``rows``."""
-    return {c: cols[c][rows] for c in COLUMNS}
+    """The scored columns of ``rows`` (``stability_source`` looked up from its row codes where a whole batch
+    carries only the codes)."""
+    out = {}
+    for c in COLUMNS:
+        if c == "stability_source" and c not in cols:
+            out[c] = cols["stability_sources"][cols["stability_row"][rows]]
+        else:
+            out[c] = cols[c][rows]
+    return out
 
 
 def empty_columns() -> dict[str, np.ndarray]:
@@ -119,17 +128,18 @@ def empty_columns() -> dict[str, np.ndarray]:
 
 
 def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer,
-                family: str | None = None) -> dict[str, np.ndarray]:
-    """Every column of :data:`COLUMNS` except family, candidate_index and formula, for a batch, plus
-    ``muHc_room_T`` (for the grade requirement). ``family`` selects the temperature law (a built-in family's
-    fitted law under the run's "family" setting)."""
+                family: Family | None = None) -> dict[str, np.ndarray]:
+    """Every column of :data:`COLUMNS` except family, candidate_index and formula, for a batch of ``family``'s
+    candidates, plus ``muHc_room_T`` (for the grade requirement) and ``stability_code`` (for the stability
+    requirement). ``family`` selects the temperature law (a built-in family's fitted law under the run's
+    "family" setting) and the formation ranges; without it every candidate's stability is unknown."""
     with timer("featurize"):
         descriptors, _ = featurize(batch)
     with timer("predict"):
         pred = ctx.models().predict_descriptors(descriptors, batch)
     del descriptors
     with timer("physics"):
-        out = derive(pred, ctx.conditions.for_family(family))
+        out = derive(pred, ctx.conditions.for_family(family.name if family is not None else None))
         cols: dict[str, np.ndarray] = {c: out[c] for c in COLUMNS if c in out}
         cols["muHc_room_T"] = out["muHc_room_T"]
         s = ctx.settings
@@ -145,6 +155,14 @@ def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer,
         cols["risk_weighted_driver"] = element_names(risk["driver_mass_weighted_Z"])
         cols["risk_weakest"] = risk["risk_weakest_link"]
         cols["risk_weakest_driver"] = element_names(risk["driver_weakest_link_Z"])
+        if family is not None:
+            stability = stability_codes(batch, family, ctx.temperature_K, s.synthesis)
+        else:
+            n = len(batch)
+            stability = {"stability_code": np.ones(n, dtype=np.int8), "phase_stability": np.full(n, "unknown"),
+                         "stability_limit": np.full(n, ""), "stability_row": np.ones(n, dtype=np.int64),
+                         "stability_sources": np.array(["", "no family"])}
+        cols.update(stability)
     return cols
 
 
@@ -166,6 +184,10 @@ def requirement_masks(ctx: Context, cols: dict[str, np.ndarray], k: float) -> di
         masks[f"grade {s.grade} at T_op"] = (room >= threshold) & (ctx.temperature_K <= t_max + 1e-9)
     if s.require_in_domain:
         masks["in_domain"] = cols["in_domain"].astype(bool)
+    if s.phase_stability == "reported":
+        masks["phase_stability reported"] = cols["stability_code"] == 0
+    elif s.phase_stability == "not_beyond":
+        masks["phase_stability not_beyond"] = cols["stability_code"] != 2
     finite = np.isfinite(cols["performance"]) & np.isfinite(cols["hree_g_per_kg"])
     masks["finite predictions"] = finite
     return masks
@@ -185,7 +207,7 @@ def score_chunk(ctx: Context, family_index: int, chunk_index: int, timer: Timer 
             batch, candidate_index = batch.take(slice(0, limit)), candidate_index[:limit]
     n = len(batch)
     s = ctx.settings
-    cols = score_batch(ctx, batch, timer, plan.family.name)
+    cols = score_batch(ctx, batch, timer, plan.family)
     with timer("rank"):
         cols["family"] = np.full(n, plan.family.name, dtype=f"<U{max(1, len(plan.family.name))}")
         cols["candidate_index"] = np.asarray(candidate_index, dtype=np.int64)
@@ -214,15 +236,16 @@ def explore_order(cols: dict[str, np.ndarray]) -> np.ndarray:
 
 def _explore_candidates(ctx: Context, cols: dict[str, np.ndarray], passed: np.ndarray) -> dict[str, np.ndarray]:
     """The chunk's best ``explore_size + shortlist_size`` candidates by upside among those that meet every
-    requirement at the optimistic bound (mean + explore_k sigma for minimums) except the domain requirement
-    (their ``domain_note`` says what data they lack); ties broken as in :func:`explore_order`. Enough are
-    kept to fill the explore list after shortlisted ones are removed."""
+    requirement at the optimistic bound (mean + explore_k sigma for minimums) except the domain and phase-
+    stability requirements (their ``domain_note`` says what data they lack, ``phase_stability`` whether they lie
+    beyond a reported formation range: finding new phase space is what exploration is for); ties broken as in
+    :func:`explore_order`. Enough are kept to fill the explore list after shortlisted ones are removed."""
     s = ctx.settings
     if s.explore_size == 0:
         return take(cols, np.zeros(0, dtype=np.int64))
     optimistic = np.ones(len(passed), dtype=bool)
     for name, m in requirement_masks(ctx, cols, -s.explore_k).items():
-        if name == "in_domain":  # the explore list is where candidates outside the models' domain go
+        if name == "in_domain" or name.startswith("phase_stability"):  # explore keeps them, labelled
             continue
         optimistic &= m
     sigma_ok = np.isfinite(cols["upside"]) & (cols["performance_sigma"] > 0)
@@ -240,7 +263,7 @@ def _write_all(ctx: Context, cols: dict[str, np.ndarray], passed: np.ndarray, fa
     from magnetscreen.screening.engine.outputs import atomic_path
 
     assert ctx.all_dir is not None
-    table = pa.table({**{c: cols[c] for c in COLUMNS}, "passed": passed})
+    table = pa.table({**take(cols, slice(None)), "passed": passed})
     path = Path(ctx.all_dir) / f"part-f{family_index:03d}-c{chunk_index:06d}.parquet"
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)

@@ -19,6 +19,9 @@ Sections of the run TOML (every key optional; unknown keys are errors)::
     kappa = { min = 1.0 }
     grade = "SH"                # sintered-NdFeB grade by mu0 Hc at 295 K, and T_op within its range
     in_domain = false           # true: drop candidates outside the models' domain
+    phase_stability = "reported" # "reported": only candidates inside every reported formation range of their
+                                # family (docs/stability-ranges.md); "not_beyond": also those whose range is
+                                # unknown; "any": no requirement (the flag is still reported)
 
     [route]                     # processing route and temperature scaling
     alpha = 0.4
@@ -28,6 +31,8 @@ Sections of the run TOML (every key optional; unknown keys are errors)::
     k1_exponent = 3.0           # K1(T) ~ m(T)^k1_exponent for families without a fitted law
     temperature_law = "family"  # "family": each built-in family's law fitted on the shipped series
                                 # (magnetscreen.models.temperature_laws); "uniform": the two values above
+    synthesis = "bulk"          # synthesis route the formation ranges are read for: bulk, melt-spun,
+                                # thin-film or mechanical-alloying (bulk ranges apply to every route)
 
     [supply]
     scenario = "baseline"       # built-in scenario name or a scenario TOML (relative to the config)
@@ -44,11 +49,14 @@ from typing import Any
 
 from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.datasets.schema import Table, parse_date
+from magnetscreen.datasets.tables import SYNTHESIS_ROUTES
 from magnetscreen.models.physics import GRADES
 from magnetscreen.models.predictions import TEMPERATURE_LAWS
 
-__all__ = ["Requirement", "ScreenSettings", "parse_settings", "METRICS", "REQUIREMENT_COLUMNS"]
+__all__ = ["Requirement", "ScreenSettings", "parse_settings", "METRICS", "REQUIREMENT_COLUMNS", "PHASE_STABILITY"]
 
+#: Values of ``[requirements] phase_stability``.
+PHASE_STABILITY = ("reported", "not_beyond", "any")
 METRICS = ("BHmax_kJm3", "BHmax_bound_kJm3", "muHc_T", "Js_op_T", "Br_T", "muHA_T", "kappa")
 RISKS = ("mass_weighted", "weakest_link")
 #: Numeric columns a requirement may name (each has a ``_sigma`` for the pessimistic bound, except
@@ -87,12 +95,14 @@ class ScreenSettings:
     requirements: tuple[Requirement, ...] = DEFAULT_REQUIREMENTS
     grade: str | None = None
     require_in_domain: bool = False
+    phase_stability: str = "reported"
     alpha: float = 0.4
     n_eff: float = 1.0
     remanence_factor: float = 0.9
     kuzmin_s: float = 0.5
     k1_exponent: float = 3.0
     temperature_law: str = "family"
+    synthesis: str = "bulk"
     scenario: str = "baseline"
     scenario_path: Path | None = field(default=None, compare=False)
     as_of: dt.date | None = None
@@ -105,20 +115,23 @@ class ScreenSettings:
             names.append(f"grade {self.grade} at T_op")
         if self.require_in_domain:
             names.append("in_domain")
+        if self.phase_stability != "any":
+            names.append(f"phase_stability {self.phase_stability}")
         return names
 
 
-def _requirements(t: Table) -> tuple[tuple[Requirement, ...], str | None, bool]:
+def _requirements(t: Table) -> tuple[tuple[Requirement, ...], str | None, bool, str]:
     out: list[Requirement] = []
     grade = t.string("grade", None, choices=tuple(g[0] for g in GRADES))
     in_domain = t.boolean("in_domain", False)
+    stability = t.string("phase_stability", _default("phase_stability"), choices=PHASE_STABILITY)
     for column in list(t.data):
-        if column in ("grade", "in_domain"):
+        if column in ("grade", "in_domain", "phase_stability"):
             continue
         if column not in REQUIREMENT_COLUMNS:
             t.raw(column)
             raise t.fail(column, f"unknown column {column!r} (requirements can name: "
-                         f"{', '.join(REQUIREMENT_COLUMNS)}, grade, in_domain)")
+                         f"{', '.join(REQUIREMENT_COLUMNS)}, grade, in_domain, phase_stability)")
         bounds = t.table(column)
         low = bounds.number("min", None)
         high = bounds.number("max", None)
@@ -132,7 +145,7 @@ def _requirements(t: Table) -> tuple[tuple[Requirement, ...], str | None, bool]:
         if high is not None:
             out.append(Requirement(column, "<=", float(high)))
     t.finish()
-    return tuple(out), grade, in_domain
+    return tuple(out), grade, in_domain, stability
 
 
 def _default(name: str) -> Any:
@@ -161,7 +174,8 @@ def parse_settings(top: Table, source: str, base_dir: Path) -> ScreenSettings:
                               f"({values['shortlist_size']}), got {values['keep']}")
     r = top.table("requirements", None)
     if r is not None:
-        values["requirements"], values["grade"], values["require_in_domain"] = _requirements(r)
+        (values["requirements"], values["grade"], values["require_in_domain"],
+         values["phase_stability"]) = _requirements(r)
     route = top.table("route", None)
     if route is not None:
         values["alpha"] = route.number("alpha", d("alpha"), low=0.0, high=1.0)
@@ -173,6 +187,7 @@ def parse_settings(top: Table, source: str, base_dir: Path) -> ScreenSettings:
             raise route.fail("kuzmin_s", f"expected 0 < s < 2.5, got {values['kuzmin_s']!r}")
         values["k1_exponent"] = route.number("k1_exponent", d("k1_exponent"), low=-20.0, high=20.0)
         values["temperature_law"] = route.string("temperature_law", d("temperature_law"), choices=TEMPERATURE_LAWS)
+        values["synthesis"] = route.string("synthesis", d("synthesis"), choices=SYNTHESIS_ROUTES)
         route.finish()
     supply = top.table("supply", None)
     if supply is not None:

@@ -71,6 +71,9 @@ SHORTLIST_COLUMNS = (
     Column("risk_weakest", "risk, weakest link", "largest element risk above the mass threshold, with that element",
            sub="risk_weakest_driver", group=_HR),
     Column("in_domain", "domain", "inside the models' domain of applicability, or extrapolating", group=_HR),
+    Column("phase_stability", "phase", "inside the composition ranges where the family's phase was reported to "
+           "form (reported), beyond them, or unknown, with the element that decided it (docs/stability-ranges.md)",
+           sub="stability_limit", group=_HR),
 )
 REFERENCE_COLUMNS_SHOWN = (Column("label", "reference", "reference magnet"),) + tuple(
     c for c in SHORTLIST_COLUMNS if c.key not in ("rank", "front", "p_top"))
@@ -157,6 +160,25 @@ def collect_warnings(run: RunData, top_n: int, extra: list[Notice] | None = None
         if empty:
             notices.append(Notice("warning", "<b>Supply risk without a driving element</b> in some rows ("
                                   + ", ".join(f"<code>{c}</code>" for c in empty) + "): no supply data for them."))
+    if ranked is not None and len(ranked) and "phase_stability" in ranked:
+        shown = ranked.head(top_n)
+        beyond = shown[shown["phase_stability"] == "beyond_reported_range"]
+        if len(beyond):
+            limits = ", ".join(sorted(set(beyond["stability_limit"])))
+            notices.append(Notice("warning", f"<b>Beyond reported formation ranges:</b> {len(beyond)} of the "
+                                  f"{len(shown)} shortlisted rows lie outside the composition ranges where their "
+                                  f"phase was reported to form (limited by {esc(limits)}); nobody is known to have "
+                                  "made them as that phase."))
+        unknown = shown[shown["phase_stability"] == "unknown"]
+        if len(unknown):
+            no_ranges = sorted(set(unknown.loc[unknown["stability_source"].str.startswith("no stability ranges"),
+                                               "family"]))
+            text = (f"<b>Formation range unknown</b> for {len(unknown)} of the {len(shown)} shortlisted rows "
+                    "(no reported range for " + esc(", ".join(sorted(set(unknown["stability_limit"]) - {""})) or "them")
+                    + ")")
+            if no_ranges:
+                text += "; the families " + esc(", ".join(no_ranges)) + " have no stability ranges at all"
+            notices.append(Notice("info", text + "."))
     for target in ("Js_T", "K1_MJm3", "Tc_K"):
         if target not in run.manifest.models:
             notices.append(Notice("warning", f"<b>No model card</b> recorded for <code>{target}</code>."))
