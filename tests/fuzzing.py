@@ -12,6 +12,7 @@ hundred per kind (``tests/test_fuzz.py``), and thousands with ``pytest -m slow``
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
 import string
@@ -80,6 +81,11 @@ _VALUES: list = [0, -1, 1, 2**63, -(2**63), 10**30, 0.0, 1e308, -1e-308, float("
                  "x", "all", "2-14-1", [], [1, 2], {}, {"a": 1}, "1970-01-01", "2026-13-40", 0.001, 1e-9, 0.3333]
 
 
+def _value(rng: random.Random):
+    """A fresh copy of one of :data:`_VALUES` (the mutable ones must not be shared between inputs)."""
+    return copy.deepcopy(rng.choice(_VALUES))
+
+
 def _toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -119,11 +125,11 @@ def _mutate(rng: random.Random, node, depth: int = 0):
         key = rng.choice(list(node))
         op = rng.random()
         if op < 0.6:
-            node[key] = _mutate(rng, node[key], depth + 1) if rng.random() < 0.5 else rng.choice(_VALUES)
+            node[key] = _mutate(rng, node[key], depth + 1) if rng.random() < 0.5 else _value(rng)
         elif op < 0.75:
             del node[key]
         elif op < 0.9:
-            node[rng.choice([key + "s", key.upper(), "extra", key[:-1] or "k"])] = rng.choice(_VALUES)
+            node[rng.choice([key + "s", key.upper(), "extra", key[:-1] or "k"])] = _value(rng)
         else:
             node[key] = {"n": node[key]}
         return node
@@ -131,7 +137,7 @@ def _mutate(rng: random.Random, node, depth: int = 0):
         i = rng.randrange(len(node))
         node[i] = _mutate(rng, node[i], depth + 1)
         return node
-    return rng.choice(_VALUES)
+    return _value(rng)
 
 
 def _dumps(config: dict) -> str:
@@ -196,7 +202,7 @@ def families(rng: random.Random, n: int) -> Iterator[str]:
         "sampling": "grid", "step": 0.1, "prototype_variables": {"x": 0.0},
     }
     for _ in range(n):
-        family = dict(base)
+        family = copy.deepcopy(base)  # mutations must not accumulate in the shared base across inputs
         sites = [{"name": "R", "multiplicity": 1, "elements": ["Sm", "Nd"]},
                  {"name": "T", "multiplicity": "5 - x", "elements": ["Co", "Fe"], "bounds": {"Fe": [0, 0.3]}}]
         variables = [{"name": "x", "values": [0.0, 0.5]}]
