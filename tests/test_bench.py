@@ -91,6 +91,7 @@ def test_timing_does_not_change_the_results():
     assert plain.counts == timed.counts
 
 
+@pytest.mark.slow  # a child process screening end to end (about 10 s)
 def test_end_to_end_child_runs_the_same_screening():
     """The fresh-process end-to-end measurement ranks as many survivors as an in-process screen() of the same
     candidates, and reports a time per candidate consistent with its n."""

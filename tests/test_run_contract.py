@@ -249,6 +249,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow  # starts, kills and waits for a two-worker run (about 15 s)
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
 def test_workers_exit_when_the_run_is_killed(tmp_path):
     """SIGKILL of `magnetscreen screen --workers 2`: its loky workers exit on their own within seconds."""

@@ -84,6 +84,7 @@ def test_results_identical_for_any_chunking_order_and_workers(reference_run, tmp
         assert got[name] == expected[name], (variant, name)
 
 
+@pytest.mark.slow  # a LocalCluster's start-up and close take about 15 s
 def test_dask_local_cluster_gives_identical_results(reference_run, tmp_path):
     pytest.importorskip("distributed")
     _, expected = reference_run
