@@ -35,6 +35,8 @@ structure determination: a composition that fits the
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from magnetscreen.datasets.elements import N_Z, symbol_to_z
@@ -55,16 +57,33 @@ _R = ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho
 _X = ("H", "B", "C", "N")
 
 
-def _mask(symbols: tuple[str, ...]) -> np.ndarray:
+#: Element groups whose atomic fractions the rules read, in the columns of :func:`_group_sums`.
+_GROUPS: dict[str, tuple[str, ...]] = {
+    "R": _R, "Zr": ("Zr",), "B": ("B",), "C": ("C",), "NCH": ("N", "C", "H"), "O": ("O",), "X": _X,
+    "hexa_B": ("Fe", "Co", "Zn", "Ti", "Al", "Ni", "Mn", "Cu", "Ga", "Cr", "Sn", "Zr", "Mg"),
+    "Fe16": ("Fe", "Co", "Mn", "Ti"), "NC": ("N", "C"), "Mn": ("Mn",), "BiSb": ("Bi", "Sb"), "Al": ("Al",),
+    "A_L10": ("Fe", "Co", "Mn"), "B_L10": ("Ni", "Pt", "Pd"),
+}
+
+
+@lru_cache(maxsize=1)
+def _group_matrix() -> np.ndarray:
+    """(N_Z, groups) float64: 1 where the element belongs to the group."""
     z = symbol_to_z()
-    out = np.zeros(N_Z, dtype=bool)
-    out[[z[s] for s in symbols]] = True
+    out = np.zeros((N_Z, len(_GROUPS)))
+    for g, symbols in enumerate(_GROUPS.values()):
+        out[[z[s] for s in symbols], g] = 1.0
     return out
 
 
-def _sum(batch: CompositionBatch, symbols: tuple[str, ...]) -> np.ndarray:
-    """Atomic fraction of the elements ``symbols`` in every row."""
-    return (_mask(symbols)[batch.elements] * batch.fractions).sum(axis=1)
+def _group_sums(batch: CompositionBatch) -> dict[str, np.ndarray]:
+    """Atomic fraction of every group of :data:`_GROUPS` in every row, in one pass over the element columns
+    (summed column by column in order, as a row sum of the masked fractions would)."""
+    matrix = _group_matrix()
+    sums = np.zeros((len(batch), len(_GROUPS)))
+    for j in range(batch.elements.shape[1]):
+        sums += matrix[batch.elements[:, j]] * batch.fractions[:, j, None]
+    return {name: sums[:, g] for g, name in enumerate(_GROUPS)}
 
 
 def family_prototype(family: str) -> str:
@@ -99,25 +118,26 @@ def prototype_codes(compositions: CompositionBatch | list[CompositionLike]) -> n
     if n == 0:
         return out
     n_elements = (batch.elements > 0).sum(axis=1)
-    r = _sum(batch, _R)
-    r_zr = r + _sum(batch, ("Zr",))
-    boron = _sum(batch, ("B",))
-    b_c = boron + _sum(batch, ("C",))
-    interstitial = _sum(batch, ("N", "C", "H"))
-    oxygen = _sum(batch, ("O",))
-    x = _sum(batch, _X)
+    g = _group_sums(batch)
+    r = g["R"]
+    r_zr = r + g["Zr"]
+    boron = g["B"]
+    b_c = boron + g["C"]
+    interstitial = g["NCH"]
+    oxygen = g["O"]
+    x = g["X"]
     metals = 1.0 - x - oxygen  # R + M
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(metals > 0, r / metals, 0.0)
         share_zr = np.where(metals > 0, r_zr / metals, 0.0)
-    hexa_b = _sum(batch, ("Fe", "Co", "Zn", "Ti", "Al", "Ni", "Mn", "Cu", "Ga", "Cr", "Sn", "Zr", "Mg"))
-    fe16 = _sum(batch, ("Fe", "Co", "Mn", "Ti"))
-    n_c = _sum(batch, ("N", "C"))
-    mn = _sum(batch, ("Mn",))
-    bi_sb = _sum(batch, ("Bi", "Sb"))
-    al = _sum(batch, ("Al",))
-    a_l10 = _sum(batch, ("Fe", "Co", "Mn"))
-    b_l10 = _sum(batch, ("Ni", "Pt", "Pd"))
+    hexa_b = g["hexa_B"]
+    fe16 = g["Fe16"]
+    n_c = g["NC"]
+    mn = g["Mn"]
+    bi_sb = g["BiSb"]
+    al = g["Al"]
+    a_l10 = g["A_L10"]
+    b_l10 = g["B_L10"]
     rules = [
         ("element", n_elements == 1),
         ("hexaferrite", (np.abs(oxygen - 19 / 32) <= 0.02) & (np.abs(hexa_b - 12 / 32) <= 0.03)),
@@ -129,7 +149,7 @@ def prototype_codes(compositions: CompositionBatch | list[CompositionLike]) -> n
          & (oxygen == 0)),
         ("Fe16N2", (np.abs(fe16 - 8 / 9) <= 0.02) & (np.abs(n_c - 1 / 9) <= 0.02) & (r == 0)),
         ("MnBi", (mn + bi_sb >= 0.95) & (np.abs(mn - 0.5) <= 0.1) & (bi_sb > 0)),
-        ("MnAl", (mn + al + _sum(batch, ("C",)) >= 0.95) & (mn >= 0.40) & (mn <= 0.65) & (al > 0)),
+        ("MnAl", (mn + al + g["C"] >= 0.95) & (mn >= 0.40) & (mn <= 0.65) & (al > 0)),
         ("L10", (np.abs(a_l10 - 0.5) <= 0.1) & (np.abs(b_l10 - 0.5) <= 0.1) & (a_l10 + b_l10 >= 0.95)),
     ]
     assigned = np.zeros(n, dtype=bool)

@@ -57,10 +57,11 @@ from magnetscreen.descriptors import stability_kernels as _k
 from magnetscreen.descriptors.encoding import CompositionBatch
 
 __all__ = ["STATUS_LABELS", "SYNTHESIS_ROUTES", "StabilityRules", "compile_ranges", "phase_stability",
-           "stability_codes",
+           "stability_codes", "unknown_stability", "REPORTED", "UNKNOWN", "BEYOND",
            "family_range_summary"]
 
-#: Labels of the status codes of :mod:`.stability_kernels` (REPORTED, UNKNOWN, BEYOND).
+#: Status codes of the flag (``stability_code``) and their labels.
+REPORTED, UNKNOWN, BEYOND = _k.REPORTED, _k.UNKNOWN, _k.BEYOND
 STATUS_LABELS = ("reported", "unknown", "beyond_reported_range")
 _KINDS = {"site_fraction": _k.SITE_FRACTION, "atoms_per_formula_unit": _k.PER_FORMULA_UNIT,
           "atomic_percent": _k.ATOMIC_PERCENT, "max_temperature_K": _k.TEMPERATURE}
@@ -239,6 +240,13 @@ def _shipped_rules(family: Family, synthesis: str) -> StabilityRules:
     return compile_ranges(family, synthesis)
 
 
+def unknown_stability(n: int, reason: str) -> dict[str, np.ndarray]:
+    """The arrays of :func:`stability_codes` for ``n`` compositions that are all unknown for ``reason``."""
+    return {"stability_code": np.full(n, UNKNOWN, dtype=np.int8), "phase_stability": np.full(n, STATUS_LABELS[UNKNOWN]),
+            "stability_limit": np.full(n, ""), "stability_row": np.ones(n, dtype=np.int64),
+            "stability_sources": np.array(["", reason])}
+
+
 def stability_codes(batch: CompositionBatch, family: Family, temperature_K: float, synthesis: str = "bulk",
                     rules: StabilityRules | None = None) -> dict[str, np.ndarray]:
     """The flag of every composition as compact arrays: ``stability_code`` (int8: 0 reported, 1 unknown,
@@ -247,11 +255,8 @@ def stability_codes(batch: CompositionBatch, family: Family, temperature_K: floa
     strings are looked up only for the rows that are kept (:func:`phase_stability` does it for all)."""
     if rules is None:
         rules = _shipped_rules(family, synthesis)
-    n = len(batch)
     if not rules.has_ranges:
-        return {"stability_code": np.full(n, _k.UNKNOWN, dtype=np.int8),
-                "phase_stability": np.full(n, STATUS_LABELS[_k.UNKNOWN]), "stability_limit": np.full(n, ""),
-                "stability_row": np.ones(n, dtype=np.int64), "stability_sources": np.array(["", _NO_RANGES])}
+        return unknown_stability(len(batch), _NO_RANGES)
     a = rules.arrays
     status, limit_check, limit_row, limit_key = _k.stability_kernel(
         np.ascontiguousarray(batch.elements, dtype=np.int64), np.ascontiguousarray(batch.fractions, dtype=np.float64),

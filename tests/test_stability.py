@@ -162,7 +162,6 @@ def test_mixture_ranges_and_temperatures():
 
 def test_flag_is_the_same_for_any_chunking_and_order():
     formulas = _sample("1-12", 400, seed=3) + _sample("SmCo5", 200, seed=4)
-    family_of = ["1-12"] * 400 + ["SmCo5"] * 200
     whole = {f: phase_stability(encode(formulas[s]), builtin_family(f), T_OP)["phase_stability"]
              for f, s in (("1-12", slice(0, 400)), ("SmCo5", slice(400, 600)))}
     rng = np.random.default_rng(1)
@@ -176,7 +175,6 @@ def test_flag_is_the_same_for_any_chunking_and_order():
                 out = phase_stability(encode([formulas[i] for i in part]), builtin_family(fam), T_OP)
                 got[part - offset] = out["phase_stability"]
             assert list(got) == list(whole[fam]), (fam, size)
-    assert all(f in builtin_family_names() for f in set(family_of))
 
 
 def test_every_shipped_row_compiles_for_its_family():

@@ -25,7 +25,7 @@ from magnetscreen.descriptors.encoding import CompositionBatch
 from magnetscreen.descriptors.enumeration import EnumerationPlan, plan_enumeration
 from magnetscreen.descriptors.featurize import featurize
 from magnetscreen.descriptors.hree import hree_intensity
-from magnetscreen.descriptors.stability import stability_codes
+from magnetscreen.descriptors.stability import BEYOND, REPORTED, stability_codes, unknown_stability
 from magnetscreen.models.physics import GRADES, ProcessingRoute
 from magnetscreen.models.predictions import Conditions, derive
 from magnetscreen.models.risk import composition_risk_arrays
@@ -158,10 +158,7 @@ def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer,
         if family is not None:
             stability = stability_codes(batch, family, ctx.temperature_K, s.synthesis)
         else:
-            n = len(batch)
-            stability = {"stability_code": np.ones(n, dtype=np.int8), "phase_stability": np.full(n, "unknown"),
-                         "stability_limit": np.full(n, ""), "stability_row": np.ones(n, dtype=np.int64),
-                         "stability_sources": np.array(["", "no family"])}
+            stability = unknown_stability(len(batch), "no family")
         cols.update(stability)
     return cols
 
@@ -185,9 +182,9 @@ def requirement_masks(ctx: Context, cols: dict[str, np.ndarray], k: float) -> di
     if s.require_in_domain:
         masks["in_domain"] = cols["in_domain"].astype(bool)
     if s.phase_stability == "reported":
-        masks["phase_stability reported"] = cols["stability_code"] == 0
+        masks["phase_stability reported"] = cols["stability_code"] == REPORTED
     elif s.phase_stability == "not_beyond":
-        masks["phase_stability not_beyond"] = cols["stability_code"] != 2
+        masks["phase_stability not_beyond"] = cols["stability_code"] != BEYOND
     finite = np.isfinite(cols["performance"]) & np.isfinite(cols["hree_g_per_kg"])
     masks["finite predictions"] = finite
     return masks
