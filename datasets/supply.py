@@ -35,6 +35,7 @@ import pandas as pd
 
 from magnetscreen.datasets.elements import symbol_to_z
 from magnetscreen.datasets.errors import ConfigError, DataError
+from magnetscreen.datasets.prices import PRICE_SERIES, ZERO_COST_ELEMENTS
 from magnetscreen.datasets.schema import Column, Table, TableSpec, check_number, load_toml, parse_date, read_table
 
 __all__ = [
@@ -311,6 +312,8 @@ class SupplyInputs:
     substitution_index : mapping of element to (value in [0, 1], year, source)
     governance : mapping of country code to governance risk in [0, 1] (higher is worse)
     events : tuple of ExportControlEvent
+    price_scale : mapping of element to factor
+        Price shocks of the scenario (1 where none), applied by :func:`magnetscreen.datasets.prices.element_prices`.
     scenario : str
         ``"baseline"`` or the name of the scenario applied.
     """
@@ -324,6 +327,7 @@ class SupplyInputs:
     events: tuple[ExportControlEvent, ...]
     scenario: str = "baseline"
     vintage: Mapping[str, Any] = field(default_factory=dict)
+    price_scale: Mapping[str, float] = field(default_factory=dict)
 
     def elements(self) -> tuple[str, ...]:
         """Every element with at least one input, sorted by atomic number."""
@@ -421,6 +425,12 @@ class ValueChange:
 
 
 @dataclass(frozen=True)
+class PriceChange:
+    elements: tuple[str, ...]
+    scale: float
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A named, dated change of the risk inputs (never of the formula).
 
@@ -436,6 +446,8 @@ class Scenario:
     add_events : tuple of ExportControlEvent
     remove_events : tuple of str
         Shipped event ids ignored by the scenario.
+    prices : tuple of PriceChange
+        Element prices multiplied by ``scale`` (price shocks; several changes of one element multiply).
     path : str
         File it was read from.
     """
@@ -449,6 +461,7 @@ class Scenario:
     mitigation: tuple[ValueChange, ...] = ()
     add_events: tuple[ExportControlEvent, ...] = ()
     remove_events: tuple[str, ...] = ()
+    prices: tuple[PriceChange, ...] = ()
     path: str = ""
 
 
@@ -554,6 +567,18 @@ def parse_scenario(data: Mapping[str, Any], where: str = "scenario") -> Scenario
         events.append(ExportControlEvent(event_id, action, elements, effective, refers_to=refers_to,
                                          announcement=announcement or f"scenario {name}",
                                          source=f"scenario:{name}"))
+    prices = []
+    priced = set(PRICE_SERIES) | set(ZERO_COST_ELEMENTS)
+    for i, raw in enumerate(t.array("price", [])):
+        c = Table(raw, f"{t.path('price')}[{i}]", ConfigError)
+        elements = _elements(c, "elements")
+        for element in elements:
+            if element not in priced:
+                raise c.fail("elements", f"element {element!r} has no price to scale (priced: "
+                             f"{', '.join(sorted(priced, key=symbol_to_z().__getitem__))})")
+        factor = c.number("scale", low=0.0, low_open=True)
+        c.finish()
+        prices.append(PriceChange(elements, factor))
     remove = t.array("remove_events", [])
     for item in remove:
         if item not in known:
@@ -561,7 +586,7 @@ def parse_scenario(data: Mapping[str, Any], where: str = "scenario") -> Scenario
     t.finish()
     assert date is not None  # "date" is required: _date raised otherwise
     return Scenario(name, date, description, rationale, tuple(production), tuple(changes["trade"]),
-                    tuple(changes["mitigation"]), tuple(events), tuple(remove))
+                    tuple(changes["mitigation"]), tuple(events), tuple(remove), tuple(prices))
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -635,8 +660,13 @@ def apply_scenario(inputs: SupplyInputs, scenario: Scenario) -> SupplyInputs:
         if e.action == "suspension" and e.refers_to not in ids:
             raise ConfigError(f"{where}: export_control {e.event_id!r}: refers_to {e.refers_to!r} is not a known "
                               "event id")
+    price_scale = dict(inputs.price_scale)
+    for price_change in scenario.prices:
+        for element in price_change.elements:
+            price_scale[element] = price_scale.get(element, 1.0) * price_change.scale
     return replace(
         inputs,
+        price_scale=MappingProxyType(price_scale),
         shares=MappingProxyType(shares),
         import_reliance=MappingProxyType(tables["import_reliance_pct"]),
         feoc_share=MappingProxyType(tables["feoc_import_share"]),
