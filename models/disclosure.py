@@ -12,7 +12,8 @@ in the same order, so disclosures of different magnets compare line by line:
   country and per element, and the mass share for which the stage has no data;
 - ``export_controls``: the elements under export controls in force at ``as_of``, their mass share and the
   announcements;
-- ``supply_risk``: both composition-level scores and their driving elements;
+- ``supply_risk``: the composition-level scores (value-weighted, mass-weighted, weakest link) with their
+  driving elements, and the raw-material cost per kg;
 - ``data_vintage``: the data year of every input used per element, the tables' year ranges and SHA-256,
   the date through which export-control events were recorded.
 """
@@ -88,6 +89,8 @@ DISCLOSURE_JSON_SCHEMA = {
             })},
         }),
         "supply_risk": _object({
+            "risk_value_weighted": _NULLABLE_NUMBER, "driver_value_weighted": _STRING,
+            "cost_usd_per_kg": _NULLABLE_NUMBER, "priced_mass_fraction": _NUMBER,
             "risk_mass_weighted": _NULLABLE_NUMBER, "driver_mass_weighted": _STRING,
             "risk_weakest_link": _NULLABLE_NUMBER, "driver_weakest_link": _STRING,
             "weakest_link_threshold": _NUMBER, "covered_mass_fraction": _NUMBER,
@@ -215,6 +218,10 @@ def disclose(compositions: Iterable | str, as_of: dt.date | str | None = None,
             "export_controls": {"controlled_mass_share": _round(sum(c["mass_fraction"] for c in controlled)),
                                 "elements": controlled},
             "supply_risk": {
+                "risk_value_weighted": number(row["risk_value_weighted"]),
+                "driver_value_weighted": str(row["driver_value_weighted"]),
+                "cost_usd_per_kg": number(row["cost_usd_per_kg"]),
+                "priced_mass_fraction": _round(row["priced_mass_fraction"]),
                 "risk_mass_weighted": number(row["risk_mass_weighted"]),
                 "driver_mass_weighted": str(row["driver_mass_weighted"]),
                 "risk_weakest_link": number(row["risk_weakest_link"]),

@@ -21,11 +21,21 @@ B renormalizes over the components present; ``coverage`` reports the weight shar
 ``missing``. An element with no base component at all has risk NaN and is left out of composition scores
 (``covered_mass_fraction`` says how much mass that was).
 
-Composition risk, two ways (kernels in :mod:`magnetscreen.models.risk_kernels`):
+Composition risk, three ways (kernels in :mod:`magnetscreen.models.risk_kernels`; the choice is argued with
+worked examples in ``docs/supply-risk.md``):
 
+- value-weighted (the default, :data:`DEFAULT_METHOD`): ``sum_j v_j R_j / sum_j v_j`` with ``v_j = m_j p_j``
+  the element's share of the raw-material value of the composition (mass fraction times price per kg of
+  element, :mod:`magnetscreen.datasets.prices`), over elements with a risk and a price; driver = largest
+  ``v_j R_j``. Weighting by economic value is the economic-importance idea of the EU criticality method:
+  the element a magnet's value depends on, not the one its mass is made of, drives the risk;
 - mass-exposure-weighted: ``sum_j m_j R_j / sum_j m_j`` over elements with a risk, driver = largest
   ``m_j R_j``;
 - weakest link: ``max_j R_j`` over elements with ``m_j >= threshold`` (default 0.005), driver = that element.
+
+Raw-material cost per kg of composition is ``sum_j m_j p_j`` over the priced elements (a lower bound where
+some mass has no price: ``priced_mass_fraction`` says how much was priced), with a low/high band from the
+price bands.
 
 References
 ----------
@@ -47,6 +57,7 @@ import pandas as pd
 
 from magnetscreen.datasets.elements import N_Z, element_symbols, symbol_to_z
 from magnetscreen.datasets.errors import ConfigError
+from magnetscreen.datasets.prices import element_prices, price_vintage
 from magnetscreen.datasets.schema import parse_date
 from magnetscreen.datasets.supply import (
     RARE_EARTHS,
@@ -60,9 +71,15 @@ from magnetscreen.datasets.supply import (
     supply_inputs,
 )
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
-from magnetscreen.models.risk_kernels import composition_risk_kernel
+from magnetscreen.models.risk_kernels import composition_risk_kernel, value_risk_cost_kernel
 
 __all__ = [
+    "METHODS",
+    "DEFAULT_METHOD",
+    "PriceArrays",
+    "element_price_arrays",
+    "data_vintage",
+    "vintage_warning",
     "risk_contributions",
     "RiskWeights",
     "COMPONENTS",
@@ -80,6 +97,9 @@ __all__ = [
 COMPONENTS = ("concentration", "governance", "import_reliance", "feoc_share")
 #: Default minimum mass fraction of an element for the weakest link.
 DEFAULT_THRESHOLD = 0.005
+#: Ways of combining element risks into a composition risk; the first is the default.
+METHODS = ("value_weighted", "mass_weighted", "weakest_link")
+DEFAULT_METHOD = METHODS[0]
 
 
 @dataclass(frozen=True)
@@ -290,8 +310,62 @@ def element_risk_array(as_of: dt.date | str | None = None, scenario: str | Scena
     return out
 
 
+@dataclass(frozen=True)
+class PriceArrays:
+    """Element prices in US dollars per kg of element, indexed by atomic number (NaN: no price)."""
+
+    mid: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    table: pd.DataFrame
+
+    def __post_init__(self):
+        for name in ("mid", "low", "high"):
+            value = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
+            if value.shape != (N_Z,):
+                raise ValueError(f"price array {name} must have shape ({N_Z},), got {value.shape}")
+            object.__setattr__(self, name, value)
+
+
+def element_price_arrays(as_of: dt.date | str | None = None,
+                         scenario: str | Scenario | SupplyInputs | None = None) -> PriceArrays:
+    """Element prices as of a date under a scenario's price shocks (see :func:`element_prices`)."""
+    date = parse_as_of(as_of)
+    inputs = resolve_inputs(scenario)
+    table = element_prices(date, inputs.price_scale)
+    arrays = {}
+    for name, column in (("mid", "usd_per_kg"), ("low", "usd_per_kg_low"), ("high", "usd_per_kg_high")):
+        values = np.full(N_Z, np.nan)
+        values[table["Z"].to_numpy()] = table[column].to_numpy(dtype=np.float64)
+        arrays[name] = values
+    return PriceArrays(arrays["mid"], arrays["low"], arrays["high"], table)
+
+
+def data_vintage() -> dict[str, dt.date]:
+    """Dates at which the shipped supply data end: the newest export-control event (announced or effective),
+    the end of the newest data year of the share, trade and mitigation tables, and the newest price quote."""
+    inputs = supply_inputs()
+    events = [d for e in inputs.events for d in (e.announced, e.effective) if d is not None]
+    years = [inputs.vintage[name]["years"][1] for name in ("production", "trade", "mitigation")]
+    return {"export_controls": max(events), "supply_tables": dt.date(max(years), 12, 31), "prices": price_vintage()}
+
+
+def vintage_warning(as_of: dt.date) -> str | None:
+    """A warning when ``as_of`` is later than the newest export-control event or price quote shipped."""
+    vintage = data_vintage()
+    late = {k: v for k, v in vintage.items() if k in ("export_controls", "prices") and as_of > v}
+    if not late:
+        return None
+    labels = {"export_controls": "export-control events", "prices": "price quotes"}
+    parts = ", ".join(f"{labels[k]} end {v.isoformat()}" for k, v in late.items())
+    return (f"as_of {as_of.isoformat()} is later than the shipped supply data ({parts}): controls announced or "
+            "prices moved since then are not included; pass --as-of (or [supply] as_of) to state the date "
+            "the data describe")
+
+
 def composition_risk_arrays(batch: CompositionBatch, risk: np.ndarray,
-                            threshold: float = DEFAULT_THRESHOLD) -> dict[str, np.ndarray]:
+                            threshold: float = DEFAULT_THRESHOLD,
+                            prices: PriceArrays | None = None) -> dict[str, np.ndarray]:
     """Composition risk of an encoded batch, for the screening loop (no per-candidate Python).
 
     Parameters
@@ -301,12 +375,16 @@ def composition_risk_arrays(batch: CompositionBatch, risk: np.ndarray,
         From :func:`element_risk_array`.
     threshold : float, default=0.005
         Minimum mass fraction of an element for the weakest link.
+    prices : PriceArrays, optional
+        From :func:`element_price_arrays`; adds the value-weighted risk and the cost.
 
     Returns
     -------
     dict of str to ndarray, shape (n,)
         ``risk_mass_weighted``, ``driver_mass_weighted_Z``, ``risk_weakest_link``,
-        ``driver_weakest_link_Z`` (atomic numbers, 0 = none) and ``covered_mass_fraction``.
+        ``driver_weakest_link_Z`` (atomic numbers, 0 = none) and ``covered_mass_fraction``; with
+        ``prices`` also ``risk_value_weighted``, ``driver_value_weighted_Z``, ``cost_usd_per_kg``,
+        ``cost_usd_per_kg_low``, ``cost_usd_per_kg_high`` and ``priced_mass_fraction``.
     """
     risk = np.ascontiguousarray(risk, dtype=np.float64)
     if risk.shape != (N_Z,):
@@ -316,28 +394,42 @@ def composition_risk_arrays(batch: CompositionBatch, risk: np.ndarray,
         raise ValueError(f"element risk must lie in [0, 1], got values in [{finite.min()}, {finite.max()}]")
     if not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0):
         raise ConfigError(f"threshold: expected a mass fraction in [0, 1], got {threshold!r}")
-    weighted, wdriver, weakest, kdriver, covered = composition_risk_kernel(
-        np.ascontiguousarray(batch.elements, dtype=np.int16),
-        np.ascontiguousarray(batch.mass_fractions, dtype=np.float64), risk, float(threshold))
-    return {"risk_mass_weighted": weighted, "driver_mass_weighted_Z": wdriver, "risk_weakest_link": weakest,
-            "driver_weakest_link_Z": kdriver, "covered_mass_fraction": covered}
+    elements = np.ascontiguousarray(batch.elements, dtype=np.int16)
+    masses = np.ascontiguousarray(batch.mass_fractions, dtype=np.float64)
+    weighted, wdriver, weakest, kdriver, covered = composition_risk_kernel(elements, masses, risk, float(threshold))
+    out = {"risk_mass_weighted": weighted, "driver_mass_weighted_Z": wdriver, "risk_weakest_link": weakest,
+           "driver_weakest_link_Z": kdriver, "covered_mass_fraction": covered}
+    if prices is not None:
+        value, vdriver, cost, low, high, priced = value_risk_cost_kernel(elements, masses, risk, prices.mid,
+                                                                         prices.low, prices.high)
+        out.update({"risk_value_weighted": value, "driver_value_weighted_Z": vdriver, "cost_usd_per_kg": cost,
+                    "cost_usd_per_kg_low": low, "cost_usd_per_kg_high": high, "priced_mass_fraction": priced})
+    return out
 
 
-def risk_contributions(batch: CompositionBatch, risk: np.ndarray) -> list[tuple[dict[str, float], float]]:
-    """Each element's share ``m_j R_j / sum m_j`` of a composition's mass-weighted risk, for a small batch.
+def risk_contributions(batch: CompositionBatch, risk: np.ndarray, prices: PriceArrays | None = None
+                       ) -> list[tuple[dict[str, float], float]]:
+    """Each element's share of a composition's risk, for a small batch: ``w_j R_j / sum w_j`` with ``w_j``
+    the element's raw-material value ``m_j p_j`` when ``prices`` are given (the value-weighted risk), its mass
+    fraction ``m_j`` otherwise (the mass-weighted risk).
 
-    The sums run over the elements with a risk (as :func:`composition_risk_arrays` does), so the
-    contributions of a composition add up to its mass-weighted risk. Returns, per row, the contributions by
-    element symbol and the mass fraction covered by supply data.
+    The sums run over the elements with a risk (and a price) as :func:`composition_risk_arrays` does, so the
+    contributions of a composition add up to its risk. Returns, per row, the contributions by element
+    symbol and the mass fraction covered by supply data (and prices).
     """
     symbols = element_symbols()
     out = []
     for zs, masses in zip(batch.elements.tolist(), batch.mass_fractions.tolist()):
         present = [(int(z), float(m)) for z, m in zip(zs, masses) if z > 0]
         covered = [(z, m) for z, m in present if np.isfinite(risk[z])]
-        total = sum(m for _, m in covered)
-        contributions = {symbols[z]: m * float(risk[z]) / total for z, m in covered} if total > 0 else {}
-        out.append((contributions, total))
+        if prices is not None:
+            covered = [(z, m) for z, m in covered if np.isfinite(prices.mid[z])]
+            weight = {z: m * float(prices.mid[z]) for z, m in covered}
+        else:
+            weight = dict(covered)
+        total = sum(weight.values())
+        contributions = {symbols[z]: w * float(risk[z]) / total for z, w in weight.items()} if total > 0 else {}
+        out.append((contributions, sum(m for _, m in covered)))
     return out
 
 
@@ -353,8 +445,9 @@ def _mass_weighted(batch: CompositionBatch, values: np.ndarray) -> np.ndarray:
 
 def composition_risk(compositions: Iterable | str, as_of: dt.date | str | None = None,
                      scenario: str | Scenario | SupplyInputs | None = None, weights: RiskWeights | None = None,
-                     threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """Supply-risk breakdown of compositions: one row per input, both scores with their driving elements.
+                     threshold: float = DEFAULT_THRESHOLD, method: str = DEFAULT_METHOD) -> pd.DataFrame:
+    """Supply-risk and cost breakdown of compositions: one row per input, every way of combining element risks
+    with the element that drives it, and the raw-material cost.
 
     Parameters
     ----------
@@ -362,31 +455,41 @@ def composition_risk(compositions: Iterable | str, as_of: dt.date | str | None =
     as_of, scenario, weights : see :func:`element_risk`
     threshold : float, default=0.005
         Minimum mass fraction for the weakest link.
+    method : {"value_weighted", "mass_weighted", "weakest_link"}, default "value_weighted"
+        The combination reported as ``risk`` and ``driver``.
 
     Returns
     -------
     DataFrame
-        ``formula`` (as given), ``canonical_formula``, ``risk_mass_weighted`` and ``risk_weakest_link``
-        (both in [0, 1]), ``driver_mass_weighted``, ``driver_weakest_link`` (element symbols),
-        ``covered_mass_fraction``, ``elements_without_data``, the mass-weighted components
-        (``concentration``, ``governance``, ``import_reliance``, ``feoc_share``, ``export_control``,
-        ``mitigation``), the controlled elements in the composition, ``as_of`` and ``scenario``.
-        ``attrs["elements"]`` holds the element table used.
+        ``formula`` (as given), ``canonical_formula``, ``risk`` and ``driver`` (the ``method`` chosen),
+        ``risk_value_weighted``, ``risk_mass_weighted`` and ``risk_weakest_link`` (each in [0, 1], with
+        ``driver_value_weighted``, ``driver_mass_weighted``, ``driver_weakest_link``: element symbols),
+        ``cost_usd_per_kg`` with ``cost_usd_per_kg_low``/``_high`` and ``priced_mass_fraction``,
+        ``covered_mass_fraction`` (mass with a risk), ``elements_without_data``, ``elements_without_price``,
+        the mass-weighted components (``concentration``, ``governance``, ``import_reliance``,
+        ``feoc_share``, ``export_control``, ``mitigation``), the controlled elements in the composition,
+        ``as_of`` and ``scenario``. ``attrs`` holds the element risk table (``elements``) and the element
+        prices (``prices``).
 
     Examples
     --------
     >>> frame = composition_risk(["Nd2Fe14B"], as_of="2025-05-01")
-    >>> frame.loc[0, "driver_weakest_link"]
-    'Nd'
+    >>> frame.loc[0, "driver"], frame.loc[0, "driver_weakest_link"]
+    ('Nd', 'Nd')
     """
+    if method not in METHODS:
+        raise ConfigError(f"risk method: expected one of {', '.join(METHODS)}, got {method!r}")
     if isinstance(compositions, str) or hasattr(compositions, "items"):
         compositions = [compositions]
     compositions = list(compositions)
     batch = encode(compositions)
-    table = element_risk(as_of, scenario, weights)
+    date = parse_as_of(as_of)
+    inputs = resolve_inputs(scenario)
+    table = element_risk(date, inputs, weights)
+    prices = element_price_arrays(date, inputs)
     risk = np.full(N_Z, np.nan)
     risk[table["Z"].to_numpy()] = table["risk"].to_numpy(dtype=np.float64)
-    arrays = composition_risk_arrays(batch, risk, threshold)
+    arrays = composition_risk_arrays(batch, risk, threshold, prices)
     symbols = np.array(element_symbols(), dtype=object)
     by_z = {}
     for column in COMPONENTS + ("export_control", "mitigation"):
@@ -394,24 +497,31 @@ def composition_risk(compositions: Iterable | str, as_of: dt.date | str | None =
         values[table["Z"].to_numpy()] = table[column].to_numpy(dtype=np.float64)
         by_z[column] = values
     controlled = {row.element: row.export_control_events for row in table.itertuples() if row.export_control_events}
-    rows_without, rows_controlled = [], []
+    rows_without, rows_unpriced, rows_controlled = [], [], []
     for i in range(len(batch)):
-        present = [symbols[z] for z in batch.elements[i] if z > 0]
-        rows_without.append(" ".join(s for s in present if not np.isfinite(risk[symbol_to_z()[s]])))
-        rows_controlled.append(" ".join(s for s in present if s in controlled))
+        present = [(symbols[z], z) for z in batch.elements[i] if z > 0]
+        rows_without.append(" ".join(s for s, z in present if not np.isfinite(risk[z])))
+        rows_unpriced.append(" ".join(s for s, z in present if not np.isfinite(prices.mid[z])))
+        rows_controlled.append(" ".join(s for s, _ in present if s in controlled))
+    drivers = {m: symbols[arrays[f"driver_{m}_Z"]] for m in METHODS}
     frame = pd.DataFrame({
         "formula": [c if isinstance(c, str) else str(dict(c)) for c in compositions],
         "canonical_formula": batch.names(),
-        "risk_mass_weighted": arrays["risk_mass_weighted"],
-        "driver_mass_weighted": symbols[arrays["driver_mass_weighted_Z"]],
-        "risk_weakest_link": arrays["risk_weakest_link"],
-        "driver_weakest_link": symbols[arrays["driver_weakest_link_Z"]],
+        "risk": arrays[f"risk_{method}"],
+        "driver": drivers[method],
+        **{k: v for m in METHODS for k, v in ((f"risk_{m}", arrays[f"risk_{m}"]), (f"driver_{m}", drivers[m]))},
+        "cost_usd_per_kg": arrays["cost_usd_per_kg"],
+        "cost_usd_per_kg_low": arrays["cost_usd_per_kg_low"],
+        "cost_usd_per_kg_high": arrays["cost_usd_per_kg_high"],
+        "priced_mass_fraction": arrays["priced_mass_fraction"],
         "covered_mass_fraction": arrays["covered_mass_fraction"],
         "elements_without_data": rows_without,
+        "elements_without_price": rows_unpriced,
         **{column: _mass_weighted(batch, values) for column, values in by_z.items()},
         "controlled_elements": rows_controlled,
         "as_of": table.attrs["as_of"],
         "scenario": table.attrs["scenario"],
     })
-    frame.attrs = {"elements": table, "threshold": threshold, **table.attrs}
+    frame.attrs = {"elements": table, "prices": prices.table, "threshold": threshold, "method": method,
+                   **table.attrs}
     return frame

@@ -12,14 +12,17 @@ __all__ = ["add_parser", "run"]
 _ELEMENT_FIELDS = ("risk", "base", "coverage", "concentration", "concentration_stage", "governance",
                    "import_reliance", "feoc_share", "export_control", "export_control_events", "mitigation",
                    "missing", "hhi_mining", "hhi_refining")
+_PRICE_FIELDS = ("usd_per_kg", "usd_per_kg_low", "usd_per_kg_high", "scale", "date", "conversion", "source")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``risk`` on the ``magnetscreen`` subcommand parsers."""
     p = subparsers.add_parser(
-        "risk", help="supply-risk breakdown of compositions",
-        description="Supply risk of each composition, two ways (mass-exposure-weighted and weakest link, each "
-        "with the element that drives it), with the components of the formula (docs/supply-risk.md).",
+        "risk", help="supply risk and raw-material cost of compositions",
+        description="Supply risk of each composition three ways (value-weighted, the default reported as risk and "
+        "driver; mass-exposure-weighted; weakest link; each with the element that drives it), the raw-material "
+        "cost per kg with its price band, and the components of the formula (docs/supply-risk.md, "
+        "docs/prices.md).",
         epilog="examples: magnetscreen risk Nd2Fe14B SmCo5 --as-of 2025-05-01 | "
         "magnetscreen risk '(Nd0.8Dy0.2)2Fe14B' --scenario china-halts-dy-tb --format json")
     p.add_argument("formulas", nargs="+", metavar="FORMULA", help="compositions such as Nd2Fe14B")
@@ -29,6 +32,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     p.add_argument("--threshold", type=float, default=None, metavar="X",
                    help="minimum mass fraction of an element for the weakest link (default 0.005)")
+    p.add_argument("--method", default=None, metavar="NAME",
+                   help="combination reported as risk and driver: value_weighted (default), mass_weighted or "
+                   "weakest_link")
     p.set_defaults(func=run)
     return p
 
@@ -43,15 +49,27 @@ def _clean(value):
 
 def run(args: argparse.Namespace) -> int:
     from magnetscreen.descriptors import encode
-    from magnetscreen.models.risk import DEFAULT_THRESHOLD, composition_risk
+    from magnetscreen.models.risk import (
+        DEFAULT_METHOD,
+        DEFAULT_THRESHOLD,
+        composition_risk,
+        parse_as_of,
+        vintage_warning,
+    )
 
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-    frame = composition_risk(args.formulas, as_of=args.as_of, scenario=args.scenario, threshold=threshold)
+    as_of = parse_as_of(args.as_of)
+    frame = composition_risk(args.formulas, as_of=as_of, scenario=args.scenario, threshold=threshold,
+                             method=args.method or DEFAULT_METHOD)
+    stale = vintage_warning(as_of)
+    if stale:
+        print(f"warning: {stale}", file=sys.stderr)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
         return 0
     if args.format == "json":
         elements = frame.attrs["elements"].set_index("element")
+        prices = frame.attrs["prices"].set_index("element")
         batch = encode(args.formulas)
         from magnetscreen.datasets.elements import element_symbols
 
@@ -69,19 +87,27 @@ def run(args: argparse.Namespace) -> int:
                     entry.update({k: _clean(elements.loc[symbol, k]) for k in _ELEMENT_FIELDS})
                 else:
                     entry.update({"risk": None, "missing": "no supply data"})
+                if symbol in prices.index:
+                    entry.update({f"price_{k}": _clean(prices.loc[symbol, k]) for k in _PRICE_FIELDS})
+                else:
+                    entry["price_usd_per_kg"] = None
                 breakdown.append(entry)
+            record["method"] = frame.attrs["method"]
+            record["vintage_warning"] = stale
             record["elements"] = breakdown
             records.append(record)
         print(json.dumps(records, indent=2))
         return 0
     import pandas as pd
 
-    columns = ["formula", "risk_mass_weighted", "driver_mass_weighted", "risk_weakest_link", "driver_weakest_link",
-               "covered_mass_fraction", "concentration", "governance", "import_reliance", "feoc_share",
-               "export_control", "mitigation", "controlled_elements", "elements_without_data"]
+    columns = ["formula", "risk", "driver", "risk_mass_weighted", "driver_mass_weighted", "risk_weakest_link",
+               "driver_weakest_link", "cost_usd_per_kg", "cost_usd_per_kg_low", "cost_usd_per_kg_high",
+               "priced_mass_fraction", "covered_mass_fraction", "controlled_elements", "elements_without_data",
+               "elements_without_price"]
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 250,
                            "display.float_format", "{:.3f}".format):
         print(frame[columns].to_string(index=False))
-    print(f"\nas of {frame.attrs['as_of']}, scenario {frame.attrs['scenario']}, weakest-link threshold "
-          f"{threshold:g} (mass fraction); formula and data: docs/supply-risk.md")
+    print(f"\nrisk = {frame.attrs['method']} risk; as of {frame.attrs['as_of']}, scenario {frame.attrs['scenario']}, "
+          f"weakest-link threshold {threshold:g} (mass fraction); cost in USD per kg of composition (a lower bound "
+          "where priced_mass_fraction < 1); formula and data: docs/supply-risk.md, docs/prices.md")
     return 0
