@@ -55,7 +55,7 @@ def test_stage_timings_cover_the_real_pipeline():
     import numpy as np
 
     from magnetscreen.screening.engine.pipeline import STAGES as PIPELINE_STAGES
-    from magnetscreen.screening.engine.ranking import rank_order
+    from magnetscreen.screening.engine.ranking import Objectives, rank_order
     from magnetscreen.screening.runner import screen
 
     n = 3000
@@ -70,7 +70,7 @@ def test_stage_timings_cover_the_real_pipeline():
     assert done == n and width == len(feature_names())
     assert set(timer.seconds) == set(PIPELINE_STAGES)
     assert 0.75 * wall <= sum(timer.seconds.values()) <= wall
-    order, _ = rank_order(merger.pool, config.screen.risk)
+    order, _ = rank_order(merger.pool, Objectives.of(config.screen))
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

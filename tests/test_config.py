@@ -63,6 +63,12 @@ def base():
         ({"families": "some"}, 'families: expected "all" or a non-empty array'),
         ({"families": []}, 'families: expected "all" or a non-empty array'),
         ({**base(), "constraints": [{"kind": "max_hree", "value": 0.1}]}, "constraints[0].kind: expected one of"),
+        ({**base(), "screen": {"objectives": ["performance", "price"]}}, "unknown objective 'price'"),
+        ({**base(), "screen": {"objectives": ["hree", "performance"]}}, 'expected "performance" first'),
+        ({**base(), "screen": {"objectives": ["performance"]}}, "at least one other objective"),
+        ({**base(), "screen": {"objectives": ["performance", "risk", "risk"]}}, "named twice"),
+        ({**base(), "screen": {"objectives": "cost"}}, "screen.objectives: expected an array of names, got 'cost'"),
+        ({**base(), "screen": {"risk": "value"}}, "screen.risk: expected one of 'value_weighted'"),
         ({**base(), "constraints": [{"kind": "max_mass_fraction", "elements": ["Dy"], "value": 1.5}]},
          "constraints[0].value: expected a number <= 1, got 1.5"),
         ({**base(), "constraints": [{"kind": "max_mass_fraction", "elements": ["Dyy"], "value": 0.5}]},
@@ -73,6 +79,16 @@ def test_errors_name_key_value_and_expectation(data, fragment):
     with pytest.raises(ConfigError) as info:
         parse_config(data, "cfg.toml")
     assert fragment in str(info.value), str(info.value)
+
+
+def test_objectives_and_risk_defaults_and_choices():
+    config = parse_config(base(), "cfg.toml")
+    assert config.screen.objectives == ("performance", "hree", "risk")
+    assert config.screen.risk == "value_weighted"
+    config = parse_config({**base(), "screen": {"objectives": ["performance", "hree", "risk", "cost"],
+                                                "risk": "weakest_link"}}, "cfg.toml")
+    assert config.screen.objectives == ("performance", "hree", "risk", "cost")
+    assert config.screen.risk == "weakest_link"
 
 
 def test_user_family_file_is_relative_to_the_config(tmp_path):

@@ -131,7 +131,7 @@ def test_ranking_equals_a_brute_force_sort(tmp_path):
     result = screen(config, out=tmp_path / "run", report=False)
     everything = pd.read_parquet(tmp_path / "run" / "candidates")
     passed = everything[everything["passed"]].reset_index(drop=True)
-    obj = list(zip(passed["performance"], passed["hree_g_per_kg"], passed["risk_weighted"]))
+    obj = list(zip(passed["performance"], passed["hree_g_per_kg"], passed["risk_value"]))
     n = len(obj)
     dominators = [[j for j in range(n) if _dominates(obj[j], obj[i])] for i in range(n)]
     # fronts by repeated peeling of the non-dominated set
@@ -145,7 +145,7 @@ def test_ranking_equals_a_brute_force_sort(tmp_path):
         left -= current
     passed["front"] = front
     passed["n_dominators"] = [len(d) for d in dominators]
-    brute = passed.sort_values(["front", "perf_per_hree", "performance", "risk_weighted", "formula", "family",
+    brute = passed.sort_values(["front", "perf_per_hree", "performance", "risk_value", "formula", "family",
                                 "candidate_index"], ascending=[True, False, False, True, True, True, True])
     keep = config.screen.keep
     expected = brute[brute["n_dominators"] < keep]

@@ -170,7 +170,7 @@ def stage_pass(config, ctx, plan, n: int, timer) -> tuple[int, int, object]:
     """
     from magnetscreen.screening.engine.merge import Merger
     from magnetscreen.screening.engine.pipeline import score_chunk
-    from magnetscreen.screening.engine.ranking import rank_order
+    from magnetscreen.screening.engine.ranking import Objectives, rank_order
 
     s = ctx.settings
     merger = Merger(s, [plan.family.name])
@@ -184,7 +184,7 @@ def stage_pass(config, ctx, plan, n: int, timer) -> tuple[int, int, object]:
         if done >= n:
             break
     with timer("rank"):
-        rank_order(merger.pool, s.risk)
+        rank_order(merger.pool, Objectives.of(s))
     from magnetscreen.descriptors.featurize import feature_names
 
     return done, len(feature_names()), merger

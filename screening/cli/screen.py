@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
               f"({timings.candidates_per_s or 0:,.0f}/s in the loop); {counts.passed} met the requirements; "
               f"{counts.survivors} ranked", file=sys.stderr)
         show = ["rank", "front", "formula", "family", result.manifest.config.metric, "hree_g_per_kg",
-                "risk_weighted", "Tc_K", "in_domain"]
+                "risk_value", "risk_value_driver", "cost_usd_per_kg", "controlled_elements", "in_domain"]
         head = result.shortlist.head(10)
         if len(head):
             import pandas as pd

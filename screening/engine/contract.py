@@ -66,6 +66,7 @@ __all__ = [
     "Manifest",
     "ScenarioRecord",
     "RiskBreakdown",
+    "ControlRecord",
     "SupplyRecord",
     "RunFolder",
     "RunData",
@@ -76,7 +77,7 @@ __all__ = [
 
 _PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 SCHEMA_NAME = "magnetscreen-run"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 Status = Literal["running", "complete", "failed"]
 STATUSES: tuple[str, ...] = ("running", "complete", "failed")
 
@@ -139,10 +140,20 @@ SCORED_COLUMNS: tuple[ColumnSpec, ...] = (
     _f("performance_sigma", "", "1-sigma of the ranking metric"),
     _f("perf_per_hree", "", "performance / (HREE intensity + h0)"),
     _f("upside", "", "ranking metric + explore_k sigma"),
+    _f("risk_value", "1", "composition supply risk, each element weighted by its share of the raw-material value "
+       "(the default risk of the ranking)"),
+    ColumnSpec("risk_value_driver", "str", "", "element that lifts risk_value most above its value-weighted mean"),
     _f("risk_weighted", "1", "composition supply risk, mass-exposure weighted"),
     ColumnSpec("risk_weighted_driver", "str", "", "element that contributes most to risk_weighted"),
     _f("risk_weakest", "1", "composition supply risk, weakest link above the mass threshold"),
     ColumnSpec("risk_weakest_driver", "str", "", "element of risk_weakest"),
+    _f("cost_usd_per_kg", "USD/kg", "raw-material cost per kg of magnet at the run's element prices (a lower bound "
+       "where cost_priced_fraction < 1)"),
+    _f("cost_usd_per_kg_low", "USD/kg", "cost_usd_per_kg at the low end of every element's price band"),
+    _f("cost_usd_per_kg_high", "USD/kg", "cost_usd_per_kg at the high end of every element's price band"),
+    _f("cost_priced_fraction", "1", "mass fraction of the composition with a price"),
+    _f("cost_per_BHmax", "USD/kg per kJ/m^3", "cost_usd_per_kg / BHmax_kJm3 at the operating temperature"),
+    ColumnSpec("controlled_elements", "str", "", "elements of the composition under export control at as_of"),
 )
 _RANK = (ColumnSpec("rank", "int64", "", "rank, 1 = best"),
          ColumnSpec("front", "int64", "", "Pareto front, 1 = not dominated"),
@@ -261,6 +272,7 @@ class RunSettings:
     explore_k: float
     constraints: list[ConstraintRecord]
     composition_constraints: list[CompositionConstraintRecord]
+    objectives: list[str] = field(default_factory=lambda: ["performance", "hree", "risk"])
 
 
 @dataclass(frozen=True)
@@ -318,6 +330,7 @@ class ResolvedInputs:
     data: dict[str, str]
     element_risk_sha256: str
     package_version: str
+    element_price_sha256: str = ""
 
     @property
     def key(self) -> str:
@@ -384,6 +397,19 @@ class RiskBreakdown:
 
 
 @dataclass(frozen=True)
+class ControlRecord:
+    """An export control in force at ``as_of`` on an element that shortlisted or explore candidates contain."""
+
+    element: str
+    event_id: str
+    action: str
+    country: str
+    announcement: str
+    effective: str
+    candidates: int
+
+
+@dataclass(frozen=True)
 class SupplyRecord:
     """``supply.json``: the supply-risk inputs as resolved and the derived records the report shows."""
 
@@ -392,6 +418,10 @@ class SupplyRecord:
     element_risk: dict[str, float]
     breakdown: list[RiskBreakdown]
     disclosures: list[dict[str, Any]]
+    element_price: dict[str, dict[str, Any]] = field(default_factory=dict)
+    controls: list[ControlRecord] = field(default_factory=list)
+    vintage: dict[str, str] = field(default_factory=dict)
+    vintage_warning: str | None = None
 
 
 # ------------------------------------------------------------------------------------------- folder

@@ -32,7 +32,7 @@ from magnetscreen.screening.engine.config import RunConfig
 from magnetscreen.screening.engine.enumerate import plans as checked_plans
 from magnetscreen.screening.engine.merge import Merger, explore_list
 from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch, take
-from magnetscreen.screening.engine.ranking import rank_confidence, rank_order
+from magnetscreen.screening.engine.ranking import Objectives, rank_confidence, rank_order
 from magnetscreen.screening.engine.records import to_json
 from magnetscreen.screening.engine.state import ChunkState
 
@@ -108,13 +108,17 @@ def _data_hashes() -> dict[str, str]:
             out[name] = load_table(name).attrs["provenance"]["sha256"]
     for name in supply_table_names():
         out[f"supply/{name}"] = load_supply_table(name).attrs["provenance"]["sha256"]
+    from magnetscreen.datasets.prices import load_price_table
+
+    out["supply/prices"] = load_price_table().attrs["provenance"]["sha256"]
     return out
 
 
 def resolve_run_inputs(config: RunConfig, as_of: dt.date, scenario, element_risk: np.ndarray,
-                       model_files: dict[str, str]) -> c.ResolvedInputs:
+                       model_files: dict[str, str], prices=None) -> c.ResolvedInputs:
     """Everything that can change a score, resolved and hashed (the resume key is its hash)."""
     record = _scenario_record(scenario)
+    price_hash = "" if prices is None else bytes_sha256(np.concatenate([prices.mid, prices.low, prices.high]).tobytes())
     return c.ResolvedInputs(
         config=config_record(config, as_of),
         scenario={"name": record.name, "origin": record.origin, "sha256": record.sha256},
@@ -122,6 +126,7 @@ def resolve_run_inputs(config: RunConfig, as_of: dt.date, scenario, element_risk
         data=_data_hashes(),
         element_risk_sha256=bytes_sha256(np.ascontiguousarray(element_risk, dtype=np.float64).tobytes()),
         package_version=package_version(),
+        element_price_sha256=price_hash,
     )
 
 
@@ -155,20 +160,33 @@ def _settings(config: RunConfig, as_of: dt.date, scenario) -> c.RunSettings:
         constraints=constraints,
         composition_constraints=[c.CompositionConstraintRecord(k.kind, list(k.elements), k.value)
                                  for k in config.constraints],
+        objectives=list(s.objectives),
     )
 
 
-def run_context(config: RunConfig, as_of: dt.date, scenario, element_risk: np.ndarray | None = None,
-                models_dir: str | Path | None = None, all_dir: Path | None = None) -> Context:
-    """The :class:`Context` a run of ``config`` scores its chunks with (element risk from ``as_of`` and
-    ``scenario`` unless given)."""
-    if element_risk is None:
-        from magnetscreen.models.risk import element_risk_array
+def controlled_elements(as_of: dt.date, scenario) -> tuple[str, ...]:
+    """Elements under an export control in force at ``as_of`` under ``scenario``, by atomic number."""
+    from magnetscreen.datasets.elements import symbol_to_z
+    from magnetscreen.datasets.supply import active_controls
+    from magnetscreen.models.risk import resolve_inputs
 
+    return tuple(sorted(active_controls(as_of, resolve_inputs(scenario).events), key=symbol_to_z().__getitem__))
+
+
+def run_context(config: RunConfig, as_of: dt.date, scenario, element_risk: np.ndarray | None = None,
+                models_dir: str | Path | None = None, all_dir: Path | None = None, prices=None) -> Context:
+    """The :class:`Context` a run of ``config`` scores its chunks with (element risk and prices from ``as_of``
+    and ``scenario`` unless given)."""
+    from magnetscreen.models.risk import element_price_arrays, element_risk_array
+
+    if element_risk is None:
         element_risk = element_risk_array(as_of, scenario)
+    if prices is None:
+        prices = element_price_arrays(as_of, scenario)
     return Context(families=config.families, chunk_size=config.chunk_size, seed=config.seed,
                    temperature_K=config.operating_temperature_K, hree_set=config.hree_set, settings=config.screen,
-                   element_risk=element_risk, as_of=as_of,
+                   element_risk=element_risk, as_of=as_of, prices=prices,
+                   controlled=controlled_elements(as_of, scenario),
                    models_dir=str(models_dir) if models_dir is not None else None,
                    all_dir=str(all_dir) if all_dir is not None else None)
 
@@ -232,11 +250,30 @@ def _references(ctx: Context) -> pd.DataFrame:
     return frame
 
 
-def _supply(shortlist: pd.DataFrame, ctx: Context, scenario) -> c.SupplyRecord:
+def control_records(as_of: dt.date, scenario, frames: list[pd.DataFrame]) -> list[c.ControlRecord]:
+    """The export controls in force at ``as_of`` on elements that rows of ``frames`` contain (their
+    ``controlled_elements``), element by element in atomic-number order, with how many rows contain each."""
+    from magnetscreen.datasets.elements import element_symbols
+    from magnetscreen.datasets.supply import active_controls
+    from magnetscreen.models.risk import resolve_inputs
+
+    symbols = element_symbols()
+    in_force = active_controls(as_of, resolve_inputs(scenario).events)
+    present = [set(str(text).split()) for frame in frames if len(frame) for text in frame["controlled_elements"]]
+    out = []
+    for symbol in sorted(in_force, key=symbols.index):
+        n = sum(symbol in row for row in present)
+        for event in in_force[symbol] if n else ():
+            out.append(c.ControlRecord(symbol, event.event_id, event.action, event.country, event.announcement,
+                                       event.effective.isoformat() if event.effective else "any date", n))
+    return out
+
+
+def _supply(shortlist: pd.DataFrame, explore: pd.DataFrame, ctx: Context, scenario) -> c.SupplyRecord:
     from magnetscreen.datasets.elements import element_symbols
     from magnetscreen.descriptors.encoding import encode
     from magnetscreen.models.disclosure import disclose
-    from magnetscreen.models.risk import risk_contributions
+    from magnetscreen.models.risk import data_vintage, risk_contributions, vintage_warning
 
     risk = ctx.element_risk
     symbols = element_symbols()
@@ -244,16 +281,29 @@ def _supply(shortlist: pd.DataFrame, ctx: Context, scenario) -> c.SupplyRecord:
     breakdown = []
     if formulas:
         for (row, (contributions, covered)) in zip(shortlist.itertuples(index=False),
-                                                    risk_contributions(encode(formulas), risk)):
+                                                    risk_contributions(encode(formulas), risk, ctx.prices)):
             breakdown.append(c.RiskBreakdown(int(row.rank), str(row.family), int(row.candidate_index), str(row.formula),
                                              contributions, covered))
     top = formulas[:TOP_DISCLOSED]
     records = disclose(top, as_of=ctx.as_of, scenario=scenario) if top else []
-    present = sorted({s for b in breakdown for s in b.contributions})
+    zs = np.unique(encode(formulas).elements) if formulas else np.zeros(0, dtype=np.int16)
+    present = [symbols[int(z)] for z in zs if z > 0]
+    prices: dict[str, dict] = {}
+    if ctx.prices is not None:
+        table = ctx.prices.table.set_index("element")
+        for symbol in present:
+            if symbol in table.index:
+                row = table.loc[symbol]
+                prices[symbol] = {"usd_per_kg": float(row["usd_per_kg"]), "low": float(row["usd_per_kg_low"]),
+                                  "high": float(row["usd_per_kg_high"]), "scale": float(row["scale"]),
+                                  "date": str(row["date"]), "conversion": str(row["conversion"]),
+                                  "source": str(row["source"]), "locator": str(row["locator"])}
+    controls = control_records(ctx.as_of, scenario, [shortlist, explore])
     return c.SupplyRecord(
         as_of=ctx.as_of.isoformat(), scenario=_scenario_record(scenario),
-        element_risk={s: float(risk[symbols.index(s)]) for s in present},
-        breakdown=breakdown, disclosures=to_json(records))
+        element_risk={s: float(risk[symbols.index(s)]) for s in present if np.isfinite(risk[symbols.index(s)])},
+        breakdown=breakdown, disclosures=to_json(records), element_price=prices, controls=controls,
+        vintage={k: v.isoformat() for k, v in data_vintage().items()}, vintage_warning=vintage_warning(ctx.as_of))
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -343,7 +393,7 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
         raise ConfigError("give either --scheduler (an existing Dask cluster) or --dask-workers (a local one)")
     backend = choose_backend(workers, scheduler, dask_workers)
     from magnetscreen.datasets.supply import load_scenario
-    from magnetscreen.models.risk import element_risk_array, parse_as_of
+    from magnetscreen.models.risk import element_price_arrays, element_risk_array, parse_as_of, vintage_warning
     from magnetscreen.models.surrogates import load_surrogates
 
     s = config.screen
@@ -358,10 +408,14 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
         reuse = previous is not None and previous.status != "complete"
         as_of = s.as_of or (parse_as_of(previous.config.as_of) if reuse and previous is not None else dt.date.today())
         element_risk = element_risk_array(as_of, scenario)
-        inputs = resolve_run_inputs(config, as_of, scenario, element_risk, models.files)
+        prices = element_price_arrays(as_of, scenario)
+        stale = vintage_warning(as_of)
+        if stale and not quiet:
+            print(f"warning: {stale}", file=sys.stderr)
+        inputs = resolve_run_inputs(config, as_of, scenario, element_risk, models.files, prices)
         key = inputs.key
         ctx = run_context(config, as_of, scenario, element_risk, models_dir,
-                          folder.candidates_dir if s.write_all else None)
+                          folder.candidates_dir if s.write_all else None, prices)
         state = ChunkState(folder.state_dir(key))
         state.prepare()
         folder.clear_results()
@@ -412,9 +466,10 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
         bar.close()
     loop_s = time.perf_counter() - t_loop
 
-    order, front = rank_order(merger.pool, s.risk)
+    objectives = Objectives.of(s)
+    order, front = rank_order(merger.pool, objectives)
     ranked = pd.DataFrame({k: v[order] for k, v in merger.pool.items()}, columns=list(COLUMNS))
-    p_top = rank_confidence(merger.pool, s.risk, s.shortlist_size, config.seed, s.pessimistic_k, s.h0_g_per_kg)
+    p_top = rank_confidence(merger.pool, objectives, s.shortlist_size, config.seed, s.pessimistic_k, s.h0_g_per_kg)
     ranked.insert(0, "p_top", p_top[order])
     ranked.insert(0, "front", front[order].astype(np.int64))
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
@@ -422,7 +477,7 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
     shortlisted = set(zip(shortlist["family"], shortlist["candidate_index"].astype(int)))
     explore = explore_list(merger.explore, shortlisted, s.explore_size)
     references = _references(ctx)
-    supply = _supply(shortlist, ctx, scenario)
+    supply = _supply(shortlist, explore, ctx, scenario)
     ranked = folder.write_table("ranked", ranked)  # the frames as a reader of the folder will see them
     shortlist = folder.write_table("shortlist", shortlist)
     explore = folder.write_table("explore", explore)
@@ -438,7 +493,8 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
                         chunks_resumed=resumed,
                         candidates_per_s=counts.enumerated / loop_s if loop_s > 0 else None, backend=backend.kind,
                         workers=backend.workers, threads_per_worker=backend.threads_per_worker)
-    final = manifest.finish("complete", counts=counts, timings=timings, warnings=_warnings(counts), outputs=outputs)
+    warnings = _warnings(counts) + ([supply.vintage_warning] if supply.vintage_warning else [])
+    final = manifest.finish("complete", counts=counts, timings=timings, warnings=warnings, outputs=outputs)
     if finalize is not None:
         extra = finalize(c.RunData(folder.path, final, ranked, references, explore, supply))
         final = replace(final, outputs={**outputs, **extra})

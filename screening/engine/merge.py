@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from magnetscreen.screening.engine.pipeline import COLUMNS, ChunkResult, empty_columns, explore_order, take
-from magnetscreen.screening.engine.ranking import prune
+from magnetscreen.screening.engine.ranking import Objectives, prune
 from magnetscreen.screening.engine.settings import ScreenSettings
 
 __all__ = ["Merger", "concat", "explore_list"]
@@ -39,7 +39,7 @@ class Merger:
     def add(self, family: str, result: ChunkResult) -> None:
         """Fold one chunk's result into the pools and counts."""
         merged = concat([self.pool, result.survivors])
-        mask = prune(merged, self.s.keep, self.s.risk)
+        mask = prune(merged, self.s.keep, Objectives.of(self.s))
         self.pool = {c: v[mask] for c, v in merged.items()}
         pool = concat([self.explore.get(family, empty_columns()), result.explore])
         order = explore_order(pool)[: self.s.explore_size + self.s.shortlist_size]

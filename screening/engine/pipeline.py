@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from magnetscreen.datasets.elements import element_symbols
+from magnetscreen.datasets.elements import element_symbols, symbol_to_z
 from magnetscreen.datasets.families import Family
 from magnetscreen.descriptors.encoding import CompositionBatch
 from magnetscreen.descriptors.enumeration import EnumerationPlan, plan_enumeration
@@ -28,10 +28,11 @@ from magnetscreen.descriptors.hree import hree_intensity
 from magnetscreen.descriptors.stability import BEYOND, REPORTED, stability_codes, unknown_stability
 from magnetscreen.models.physics import GRADES, ProcessingRoute
 from magnetscreen.models.predictions import Conditions, derive
-from magnetscreen.models.risk import composition_risk_arrays
+from magnetscreen.models.risk import PriceArrays, composition_risk_arrays
+from magnetscreen.models.risk_kernels import element_set_code_kernel
 from magnetscreen.models.surrogates import SurrogateSet, load_surrogates
 from magnetscreen.screening.engine.contract import SCORED_COLUMNS, column_names
-from magnetscreen.screening.engine.ranking import prune
+from magnetscreen.screening.engine.ranking import Objectives, prune
 from magnetscreen.screening.engine.settings import ScreenSettings
 
 __all__ = ["Context", "ChunkResult", "Timer", "STAGES", "COLUMNS", "score_batch", "score_chunk", "requirement_masks",
@@ -66,6 +67,8 @@ class Context:
     settings: ScreenSettings
     element_risk: np.ndarray
     as_of: dt.date
+    prices: PriceArrays | None = None
+    controlled: tuple[str, ...] = ()  # elements under export control at as_of, in atomic-number order
     models_dir: str | None = None
     all_dir: str | None = None  # folder of the every-candidate Parquet parts, when written
 
@@ -109,13 +112,23 @@ def element_names(z: np.ndarray) -> np.ndarray:
     return table[z].astype(str)
 
 
+def _controlled_names(codes: np.ndarray, controlled: tuple[str, ...]) -> np.ndarray:
+    """Space-separated symbols of the controlled elements set in each bit code (bit b = ``controlled[b]``)."""
+    names = []
+    for code in codes.tolist():
+        names.append(" ".join(s for b, s in enumerate(controlled) if code >> b & 1))
+    return np.array(names, dtype=str) if names else np.zeros(0, dtype=str)
+
+
 def take(cols: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
-    """The scored columns of ``rows`` (``stability_source`` looked up from its row codes where a whole batch
-    carries only the codes)."""
+    """The scored columns of ``rows`` (``stability_source`` and ``controlled_elements`` built from their codes
+    where a whole batch carries only the codes)."""
     out = {}
     for c in COLUMNS:
         if c == "stability_source" and c not in cols:
             out[c] = cols["stability_sources"][cols["stability_row"][rows]]
+        elif c == "controlled_elements" and c not in cols:
+            out[c] = _controlled_names(cols["controlled_code"][rows], tuple(cols["controlled_symbols"]))
         else:
             out[c] = cols[c][rows]
     return out
@@ -150,7 +163,29 @@ def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer,
     with timer("risk"):
         cols["hree_g_per_kg"] = hree_intensity(batch, ctx.hree_set)
         cols["perf_per_hree"] = cols["performance"] / (cols["hree_g_per_kg"] + s.h0_g_per_kg)
-        risk = composition_risk_arrays(batch, ctx.element_risk, s.risk_threshold)
+        risk = composition_risk_arrays(batch, ctx.element_risk, s.risk_threshold, ctx.prices)
+        if ctx.prices is not None:
+            cols["risk_value"] = risk["risk_value_weighted"]
+            cols["risk_value_driver"] = element_names(risk["driver_value_weighted_Z"])
+            cost = risk["cost_usd_per_kg"]
+            cols["cost_usd_per_kg"] = cost
+            cols["cost_usd_per_kg_low"] = risk["cost_usd_per_kg_low"]
+            cols["cost_usd_per_kg_high"] = risk["cost_usd_per_kg_high"]
+            cols["cost_priced_fraction"] = risk["priced_mass_fraction"]
+        else:
+            n = len(batch)
+            cols["risk_value"] = np.full(n, np.nan)
+            cols["risk_value_driver"] = np.full(n, "", dtype="<U2")
+            for c in ("cost_usd_per_kg", "cost_usd_per_kg_low", "cost_usd_per_kg_high"):
+                cols[c] = np.full(n, np.nan)
+            cols["cost_priced_fraction"] = np.zeros(n)
+            cost = cols["cost_usd_per_kg"]
+        bhmax = cols["BHmax_kJm3"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols["cost_per_BHmax"] = np.where(bhmax > 0, cost / np.where(bhmax > 0, bhmax, 1.0), np.nan)
+        controlled_z = np.array([symbol_to_z()[e] for e in ctx.controlled], dtype=np.int64)
+        cols["controlled_code"] = element_set_code_kernel(batch.elements, controlled_z)
+        cols["controlled_symbols"] = np.array(ctx.controlled, dtype=object)
         cols["risk_weighted"] = risk["risk_mass_weighted"]
         cols["risk_weighted_driver"] = element_names(risk["driver_mass_weighted_Z"])
         cols["risk_weakest"] = risk["risk_weakest_link"]
@@ -216,7 +251,7 @@ def score_chunk(ctx: Context, family_index: int, chunk_index: int, timer: Timer 
         if ctx.all_dir is not None:
             _write_all(ctx, cols, passed, family_index, chunk_index)
         kept = take(cols, np.where(passed)[0])
-        kept = take(kept, np.where(prune(kept, s.keep, s.risk))[0])
+        kept = take(kept, np.where(prune(kept, s.keep, Objectives.of(s)))[0])
         explore = _explore_candidates(ctx, cols, passed)
     return ChunkResult(kept, explore, {
         "composition_ok": n,

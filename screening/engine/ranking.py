@@ -3,11 +3,15 @@
 Order of the ranked table (``rank`` 1 = best):
 
 1. only candidates that met every requirement are ranked;
-2. Pareto front on (performance up, heavy-rare-earth intensity down, supply risk down), front 1 first;
+2. Pareto front on the run's objectives (``[screen] objectives``; default performance up, heavy-rare-earth
+   intensity down, supply risk down; ``cost``, the raw-material cost per kg, down), front 1 first;
 3. within a front: performance per heavy-rare-earth intensity ``P / (h + h0)`` descending, then
-   performance descending, then supply risk ascending;
+   performance descending, then the other objectives (risk, cost) ascending in the order named;
 4. then the canonical formula, the family and the candidate index (ascending), so the order is total and
    never depends on worker count, chunk size or input order.
+
+A missing supply risk counts as the worst risk (1) and a missing cost as an infinite one, so that a
+candidate without data is ranked, behind those with data, rather than dropped.
 
 Streaming: a candidate dominated by at least ``keep`` others is behind at least ``keep`` candidates of
 better fronts, so it can never be in the top ``keep``; such candidates are dropped chunk by chunk
@@ -17,40 +21,69 @@ better fronts, so it can never be in the top ``keep``; such candidates are dropp
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from magnetscreen.screening.engine import ranking_kernels as _k
 
-__all__ = ["objectives", "objective_order", "prune", "rank_order", "rank_confidence", "candidate_keys", "MC_DRAWS"]
+__all__ = ["Objectives", "RISK_COLUMNS", "objective_matrix", "objective_order", "prune", "rank_order",
+           "rank_confidence", "candidate_keys", "MC_DRAWS"]
 
 #: Monte Carlo draws of the rank confidence.
 MC_DRAWS = 256
+#: Scored column of each way of combining element risks.
+RISK_COLUMNS = {"value_weighted": "risk_value", "mass_weighted": "risk_weighted", "weakest_link": "risk_weakest"}
 
 
-def objectives(columns: dict[str, np.ndarray], risk: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three objectives (performance, HREE intensity, supply risk) as float64 arrays."""
-    r = columns["risk_weighted"] if risk == "mass_weighted" else columns["risk_weakest"]
-    # missing risk data ranks as the worst risk rather than disappearing
-    r = np.where(np.isfinite(r), r, 1.0)
-    return (np.ascontiguousarray(columns["performance"], dtype=np.float64),
-            np.ascontiguousarray(columns["hree_g_per_kg"], dtype=np.float64), np.ascontiguousarray(r, dtype=np.float64))
+@dataclass(frozen=True)
+class Objectives:
+    """The objectives of a ranking: names (``performance`` first; ``hree``, ``risk``, ``cost``) and the risk
+    combination the ``risk`` objective reads."""
+
+    names: tuple[str, ...] = ("performance", "hree", "risk")
+    risk: str = "value_weighted"
+
+    @classmethod
+    def of(cls, settings) -> Objectives:
+        """The objectives of a run's :class:`~magnetscreen.screening.engine.settings.ScreenSettings`."""
+        return cls(tuple(settings.objectives), settings.risk)
+
+    def column(self, name: str, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """Objective ``name`` as float64, to be minimized."""
+        if name == "performance":
+            return -np.asarray(columns["performance"], dtype=np.float64)
+        if name == "hree":
+            return np.asarray(columns["hree_g_per_kg"], dtype=np.float64)
+        if name == "risk":
+            r = np.asarray(columns[RISK_COLUMNS[self.risk]], dtype=np.float64)
+            return np.where(np.isfinite(r), r, 1.0)
+        if name == "cost":
+            c = np.asarray(columns["cost_usd_per_kg"], dtype=np.float64)
+            return np.where(np.isfinite(c), c, np.inf)
+        raise ValueError(f"unknown objective {name!r}")
 
 
-def objective_order(p: np.ndarray, h: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Indices sorted lexicographically by (-p, h, r), ties in index order (stable)."""
-    return np.lexsort((r, h, -p)).astype(np.int64)
+def objective_matrix(columns: dict[str, np.ndarray], objectives: Objectives) -> np.ndarray:
+    """The objectives as a C-contiguous float64 (n, k) matrix, every column minimized."""
+    return np.ascontiguousarray(np.stack([objectives.column(name, columns) for name in objectives.names], axis=1))
 
 
-def prune(columns: dict[str, np.ndarray], keep: int, risk: str) -> np.ndarray:
+def objective_order(obj: np.ndarray) -> np.ndarray:
+    """Row indices sorted lexicographically by the columns of ``obj`` (first column first), ties in index
+    order (stable)."""
+    return np.lexsort(obj.T[::-1]).astype(np.int64)
+
+
+def prune(columns: dict[str, np.ndarray], keep: int, objectives: Objectives) -> np.ndarray:
     """Boolean mask of the rows dominated by fewer than ``keep`` other rows."""
-    p, h, r = objectives(columns, risk)
-    if len(p) == 0:
+    if len(columns["performance"]) == 0:
         return np.zeros(0, dtype=bool)
-    return _k.prune_dominated_kernel(p, h, r, objective_order(p, h, r), int(keep))
+    obj = objective_matrix(columns, objectives)
+    return _k.prune_dominated_kernel(obj, objective_order(obj), int(keep))
 
 
-def rank_order(columns: dict[str, np.ndarray], risk: str) -> tuple[np.ndarray, np.ndarray]:
+def rank_order(columns: dict[str, np.ndarray], objectives: Objectives) -> tuple[np.ndarray, np.ndarray]:
     """Ranking of the rows (see the module docstring).
 
     Returns
@@ -60,12 +93,13 @@ def rank_order(columns: dict[str, np.ndarray], risk: str) -> tuple[np.ndarray, n
     front : int64 (n,)
         Pareto front of each row (in row order).
     """
-    p, h, r = objectives(columns, risk)
-    if len(p) == 0:
+    if len(columns["performance"]) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    front = _k.pareto_front_kernel(p, h, r, objective_order(p, h, r))
-    keys = (columns["candidate_index"], columns["family"], columns["formula"], r, -p, -columns["perf_per_hree"],
-            front)
+    obj = objective_matrix(columns, objectives)
+    front = _k.pareto_front_kernel(obj, objective_order(obj))
+    others = [objectives.column(name, columns) for name in objectives.names[1:] if name != "hree"]
+    keys = (columns["candidate_index"], columns["family"], columns["formula"], *others[::-1],
+            -np.asarray(columns["performance"], dtype=np.float64), -columns["perf_per_hree"], front)
     return np.lexsort(keys).astype(np.int64), front
 
 
@@ -79,7 +113,7 @@ def candidate_keys(columns: dict[str, np.ndarray]) -> np.ndarray:
     return (family_code << np.uint64(32)) ^ index
 
 
-def rank_confidence(columns: dict[str, np.ndarray], risk: str, top_n: int, seed: int, pessimistic_k: float,
+def rank_confidence(columns: dict[str, np.ndarray], objectives: Objectives, top_n: int, seed: int, pessimistic_k: float,
                     h0_g_per_kg: float, n_draws: int = MC_DRAWS) -> np.ndarray:
     """Probability that each ranked candidate belongs in the top ``top_n`` under its predictive distribution.
 
@@ -108,6 +142,6 @@ def rank_confidence(columns: dict[str, np.ndarray], risk: str, top_n: int, seed:
         p = mean + sigma * z[:, d]
         draw["performance"] = p
         draw["perf_per_hree"] = p / (hree + h0_g_per_kg)
-        order, _ = rank_order(draw, risk)
+        order, _ = rank_order(draw, objectives)
         counts[order[:top_n]] += 1
     return counts / n_draws

@@ -1,10 +1,10 @@
-"""Numba kernels of the ranking: dominance pruning and Pareto fronts on three objectives.
+"""Numba kernels of the ranking: dominance pruning and Pareto fronts on k objectives, all minimized.
 
-Objectives: performance ``p`` (higher is better), heavy-rare-earth intensity ``h`` and supply risk
-``r`` (lower is better). Candidate j *dominates* i when p_j >= p_i, h_j <= h_i, r_j <= r_i and at least
-one of the three is strict. Both kernels take ``order``, the candidates sorted lexicographically by
-(-p, h, r): a dominator of i always comes before i in that order, which is what makes one pass enough.
-Pure functions of arrays, ``cache=True``.
+The objectives are the columns of a float64 matrix ``obj`` of shape (n, k), each to be minimized (the
+caller negates performance). Candidate j *dominates* i when ``obj[j] <= obj[i]`` in every column and
+``<`` in at least one. Both kernels take ``order``, the candidates sorted lexicographically by the columns
+(first column first): a dominator of i always comes before i in that order, which is what makes one pass
+enough. Pure functions of arrays, ``cache=True``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,20 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def _dominates(pj, hj, rj, pi, hi, ri):
-    return pj >= pi and hj <= hi and rj <= ri and (pj > pi or hj < hi or rj < ri)
+def _dominates(obj, j, i):
+    strict = False
+    for c in range(obj.shape[1]):
+        a = obj[j, c]
+        b = obj[i, c]
+        if a > b:
+            return False
+        if a < b:
+            strict = True
+    return strict
 
 
 @numba.njit(cache=True)
-def prune_dominated_kernel(p, h, r, order, keep):
+def prune_dominated_kernel(obj, order, keep):
     """Mask of the candidates dominated by fewer than ``keep`` others.
 
     Walks ``order`` and counts, for each candidate, its dominators among the candidates already kept,
@@ -29,15 +37,15 @@ def prune_dominated_kernel(p, h, r, order, keep):
 
     Parameters
     ----------
-    p, h, r : float64 (n,)
-    order : int64 (n,), a lexicographic (-p, h, r) order
+    obj : float64 (n, k), objectives to minimize
+    order : int64 (n,), a lexicographic order of the rows of ``obj``
     keep : int >= 1
 
     Returns
     -------
     bool (n,)
     """
-    n = p.shape[0]
+    n = obj.shape[0]
     mask = np.zeros(n, dtype=np.bool_)
     kept = np.empty(n, dtype=np.int64)
     n_kept = 0
@@ -46,7 +54,7 @@ def prune_dominated_kernel(p, h, r, order, keep):
         count = 0
         for b in range(n_kept):
             j = kept[b]
-            if _dominates(p[j], h[j], r[j], p[i], h[i], r[i]):
+            if _dominates(obj, j, i):
                 count += 1
                 if count >= keep:
                     break
@@ -58,7 +66,7 @@ def prune_dominated_kernel(p, h, r, order, keep):
 
 
 @numba.njit(cache=True)
-def pareto_front_kernel(p, h, r, order):
+def pareto_front_kernel(obj, order):
     """Pareto front of every candidate (1 = non-dominated): 1 + the largest front among its dominators,
     which equals the front of non-dominated sorting.
 
@@ -66,14 +74,14 @@ def pareto_front_kernel(p, h, r, order):
     -------
     int64 (n,)
     """
-    n = p.shape[0]
+    n = obj.shape[0]
     front = np.zeros(n, dtype=np.int64)
     for a in range(n):
         i = order[a]
         best = 0
         for b in range(a):
             j = order[b]
-            if front[j] > best and _dominates(p[j], h[j], r[j], p[i], h[i], r[i]):
+            if front[j] > best and _dominates(obj, j, i):
                 best = front[j]
         front[i] = best + 1
     return front

@@ -5,7 +5,10 @@ Sections of the run TOML (every key optional; unknown keys are errors)::
     [screen]
     metric = "BHmax_kJm3"       # performance metric at T_op: BHmax_kJm3, BHmax_bound_kJm3, muHc_T,
                                 # Js_op_T, Br_T, muHA_T or kappa
-    risk = "mass_weighted"      # supply-risk objective of the Pareto ranking, or "weakest_link"
+    risk = "value_weighted"     # composition supply risk of the ranking: "value_weighted" (elements weighted
+                                # by their share of the raw-material value), "mass_weighted" or "weakest_link"
+    objectives = ["performance", "hree", "risk"]  # Pareto objectives: "performance" first, then two or three
+                                # of "hree" (HREE intensity), "risk" (supply risk) and "cost" (USD per kg)
     pessimistic_k = 0.0         # rank and test requirements on mean - k*sigma (0: on the means)
     h0_g_per_kg = 1.0           # floor of "performance per HREE intensity" = P / (h + h0)
     shortlist_size = 50         # rows of shortlist.csv
@@ -53,16 +56,20 @@ from magnetscreen.datasets.tables import SYNTHESIS_ROUTES
 from magnetscreen.models.physics import GRADES
 from magnetscreen.models.predictions import TEMPERATURE_LAWS
 
-__all__ = ["Requirement", "ScreenSettings", "parse_settings", "METRICS", "REQUIREMENT_COLUMNS", "PHASE_STABILITY"]
+__all__ = ["Requirement", "ScreenSettings", "parse_settings", "METRICS", "RISKS", "OBJECTIVES", "REQUIREMENT_COLUMNS",
+           "PHASE_STABILITY"]
 
 #: Values of ``[requirements] phase_stability``.
 PHASE_STABILITY = ("reported", "not_beyond", "any")
 METRICS = ("BHmax_kJm3", "BHmax_bound_kJm3", "muHc_T", "Js_op_T", "Br_T", "muHA_T", "kappa")
-RISKS = ("mass_weighted", "weakest_link")
+RISKS = ("value_weighted", "mass_weighted", "weakest_link")
+#: Objectives of the Pareto ranking (``performance`` up, the others down).
+OBJECTIVES = ("performance", "hree", "risk", "cost")
 #: Numeric columns a requirement may name (each has a ``_sigma`` for the pessimistic bound, except
-#: hree_g_per_kg and the risks).
+#: hree_g_per_kg, the risks and the costs).
 REQUIREMENT_COLUMNS = ("Js_T", "K1_MJm3", "Tc_K", "Js_op_T", "K1_op_MJm3", "muHA_T", "kappa", "muHc_T", "Br_T",
-                       "BHmax_kJm3", "BHmax_bound_kJm3", "hree_g_per_kg", "risk_weighted", "risk_weakest")
+                       "BHmax_kJm3", "BHmax_bound_kJm3", "hree_g_per_kg", "risk_value", "risk_weighted",
+                       "risk_weakest", "cost_usd_per_kg", "cost_per_BHmax")
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,8 @@ DEFAULT_REQUIREMENTS = (Requirement("Tc_K", ">=", 550.0), Requirement("kappa", "
 @dataclass(frozen=True)
 class ScreenSettings:
     metric: str = "BHmax_kJm3"
-    risk: str = "mass_weighted"
+    risk: str = "value_weighted"
+    objectives: tuple[str, ...] = ("performance", "hree", "risk")
     pessimistic_k: float = 0.0
     h0_g_per_kg: float = 1.0
     shortlist_size: int = 50
@@ -148,6 +156,22 @@ def _requirements(t: Table) -> tuple[tuple[Requirement, ...], str | None, bool, 
     return tuple(out), grade, in_domain, stability
 
 
+def _objectives(s: Table) -> tuple[str, ...]:
+    raw = s.raw("objectives", None)
+    if raw is None:
+        return _default("objectives")
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise s.fail("objectives", f"expected an array of names, got {raw!r}")
+    for name in raw:
+        if name not in OBJECTIVES:
+            raise s.fail("objectives", f"unknown objective {name!r} (known: {', '.join(OBJECTIVES)})")
+    if len(set(raw)) != len(raw):
+        raise s.fail("objectives", f"an objective is named twice in {raw!r}")
+    if not raw or raw[0] != "performance" or len(raw) < 2:
+        raise s.fail("objectives", f"expected \"performance\" first and at least one other objective, got {raw!r}")
+    return tuple(raw)
+
+
 def _default(name: str) -> Any:
     """The default of a setting: the one place defaults are declared is :class:`ScreenSettings`."""
     return getattr(ScreenSettings(), name)
@@ -161,6 +185,7 @@ def parse_settings(top: Table, source: str, base_dir: Path) -> ScreenSettings:
     if s is not None:
         values["metric"] = s.string("metric", d("metric"), choices=METRICS)
         values["risk"] = s.string("risk", d("risk"), choices=RISKS)
+        values["objectives"] = _objectives(s)
         values["pessimistic_k"] = s.number("pessimistic_k", d("pessimistic_k"), low=0.0, high=10.0)
         values["h0_g_per_kg"] = s.number("h0_g_per_kg", d("h0_g_per_kg"), low=0.0, high=1000.0, low_open=True)
         values["shortlist_size"] = s.integer("shortlist_size", d("shortlist_size"), low=1, high=100000)

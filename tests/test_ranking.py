@@ -1,0 +1,78 @@
+"""The Pareto ranking on any objectives of ``[screen] objectives``: pruning and fronts against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from magnetscreen.screening.engine.ranking import Objectives, objective_matrix, prune, rank_order
+
+
+def _columns(n: int, seed: int, levels: int) -> dict[str, np.ndarray]:
+    """Random objectives drawn from ``levels`` values each, so that ties are common; one missing risk and cost."""
+    rng = np.random.default_rng(seed)
+    perf = rng.integers(0, levels, n).astype(float)
+    hree = rng.integers(0, levels, n).astype(float)
+    risk = rng.integers(0, levels, n) / levels
+    mass_risk = rng.integers(0, levels, n) / levels
+    cost = rng.integers(0, levels, n).astype(float) * 3.0
+    risk[0], mass_risk[0], cost[1] = np.nan, np.nan, np.nan
+    return {"performance": perf, "hree_g_per_kg": hree, "risk_value": risk, "risk_weighted": mass_risk,
+            "risk_weakest": risk, "cost_usd_per_kg": cost, "perf_per_hree": perf / (hree + 1.0),
+            "family": np.array(["a", "b"] * (n // 2)), "formula": np.array([f"F{i % 7}" for i in range(n)]),
+            "candidate_index": np.arange(n, dtype=np.int64)}
+
+
+def _brute(obj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dominator counts and fronts (repeated peeling of the non-dominated set) of a minimization matrix."""
+    n = len(obj)
+    dominated_by = [[j for j in range(n) if np.all(obj[j] <= obj[i]) and np.any(obj[j] < obj[i])] for i in range(n)]
+    front = np.zeros(n, dtype=np.int64)
+    left, level = set(range(n)), 0
+    while left:
+        level += 1
+        current = {i for i in left if not any(j in left for j in dominated_by[i])}
+        for i in current:
+            front[i] = level
+        left -= current
+    return np.array([len(d) for d in dominated_by]), front
+
+
+CASES = [Objectives(("performance", "hree", "risk"), "value_weighted"),
+         Objectives(("performance", "hree", "risk"), "mass_weighted"),
+         Objectives(("performance", "cost"), "value_weighted"),
+         Objectives(("performance", "hree", "risk", "cost"), "weakest_link")]
+
+
+@pytest.mark.parametrize("objectives", CASES, ids=lambda o: "+".join(o.names) + "/" + o.risk)
+@pytest.mark.parametrize("keep", [1, 100, 10000])
+def test_prune_and_fronts_equal_brute_force_with_ties(objectives, keep):
+    cols = _columns(240, seed=len(objectives.names) + keep, levels=5)
+    obj = objective_matrix(cols, objectives)
+    # missing data rank last: a NaN risk counts as 1, a NaN cost as infinite
+    names = list(objectives.names)
+    if "risk" in names:
+        assert obj[0, names.index("risk")] == 1.0
+    if "cost" in names:
+        assert np.isinf(obj[1, names.index("cost")])
+    counts, front = _brute(obj)
+    np.testing.assert_array_equal(prune(cols, keep, objectives), counts < keep)
+    order, got = rank_order(cols, objectives)
+    np.testing.assert_array_equal(got, front)
+    # the order: front, then perf/(h + h0) down, performance down, the other objectives up, then formula,
+    # family, candidate index
+    keyed = sorted(range(len(front)), key=lambda i: (
+        front[i], -cols["perf_per_hree"][i], -cols["performance"][i],
+        *[obj[i, k] for k, name in enumerate(objectives.names) if name not in ("performance", "hree")],
+        cols["formula"][i], cols["family"][i], cols["candidate_index"][i]))
+    np.testing.assert_array_equal(order, keyed)
+
+
+def test_order_of_rows_does_not_change_the_ranking():
+    cols = _columns(200, seed=3, levels=4)
+    objectives = CASES[3]
+    order, _ = rank_order(cols, objectives)
+    perm = np.random.default_rng(5).permutation(200)
+    shuffled = {k: v[perm] for k, v in cols.items()}
+    order2, _ = rank_order(shuffled, objectives)
+    np.testing.assert_array_equal(cols["candidate_index"][order], shuffled["candidate_index"][order2])
