@@ -14,6 +14,8 @@ The browser test opens the report in headless Chromium (Debian packages ``chromi
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import functools
 import json
 import math
 import os
@@ -133,7 +135,25 @@ def _complete(row: dict) -> dict:
     row.setdefault("phase_stability", "reported")
     row.setdefault("stability_limit", "")
     row.setdefault("stability_source", "")
+    supply = _supply_columns(row["formula"])
+    for name, value in supply.items():
+        row.setdefault(name, value)
+    row.setdefault("cost_per_BHmax", row["cost_usd_per_kg"] / row["BHmax_kJm3"])
     return row
+
+
+@functools.cache
+def _supply_columns(formula: str) -> dict:
+    """The value-weighted risk, cost and export-control columns of a formula as the pipeline computes them at the
+    fixture's as-of date (the fixture takes them from the real code, as it took the other columns)."""
+    from magnetscreen.models.risk import composition_risk
+
+    row = composition_risk([formula], as_of="2025-06-01").iloc[0]
+    return {"risk_value": float(row["risk_value_weighted"]), "risk_value_driver": str(row["driver_value_weighted"]),
+            "cost_usd_per_kg": float(row["cost_usd_per_kg"]), "cost_usd_per_kg_low": float(row["cost_usd_per_kg_low"]),
+            "cost_usd_per_kg_high": float(row["cost_usd_per_kg_high"]),
+            "cost_priced_fraction": float(row["priced_mass_fraction"]),
+            "controlled_elements": str(row["controlled_elements"])}
 
 
 def ranked_frame() -> pd.DataFrame:
@@ -187,7 +207,7 @@ def manifest_record(status: str = "complete", survivors: int = 12, removed_by: d
     settings = RunSettings(
         name="low-dy-demo", source="examples/low-dy-2-14-1.toml", seed=0, chunk_size=65536, families=list(families),
         operating_temperature_K=423.15, hree_set="default", scenario="baseline", as_of=AS_OF, risk_threshold=0.005,
-        route=RouteRecord(0.4, 1.0, 0.9, 0.5, 3.0), metric="BHmax_kJm3", risk_objective="mass_weighted",
+        route=RouteRecord(0.4, 1.0, 0.9, 0.5, 3.0), metric="BHmax_kJm3", risk_objective="value_weighted",
         pessimistic_k=0.0, h0_g_per_kg=1.0, shortlist_size=50, keep=100, explore_size=20, explore_k=2.0,
         constraints=[ConstraintRecord("Tc_K >= 550", "Tc_K", ">=", 550.0),
                      ConstraintRecord("kappa >= 1", "kappa", ">=", 1.0),
@@ -222,16 +242,20 @@ def supply_record(ranked: pd.DataFrame) -> SupplyRecord:
     """What the engine saves for the report, computed for the fixture with the engine's own functions."""
     from magnetscreen.descriptors import encode
     from magnetscreen.models.disclosure import disclose
-    from magnetscreen.models.risk import element_risk_array, risk_contributions
+    from magnetscreen.models.risk import element_price_arrays, element_risk_array, risk_contributions
+    from magnetscreen.screening.engine.loop import control_records
 
     risk = element_risk_array(AS_OF, "baseline")
+    prices = element_price_arrays(AS_OF, "baseline")
     formulas = ranked["formula"].tolist()
     breakdown = [RiskBreakdown(int(r), str(f), int(i), str(x), c, cov) for r, f, i, x, (c, cov) in zip(
         ranked["rank"], ranked["family"], ranked["candidate_index"], formulas,
-        risk_contributions(encode(formulas), risk) if formulas else [])]
+        risk_contributions(encode(formulas), risk, prices) if formulas else [])]
     scenario = ScenarioRecord("baseline", "2026-11-25", "Shipped supply data", "scenarios/baseline.toml", "00" * 32)
+    explore = explore_frame() if len(ranked) else explore_frame().iloc[:0]
     return SupplyRecord(AS_OF, scenario, {}, breakdown,
-                        to_json(disclose(formulas[:10], as_of=AS_OF, scenario="baseline")) if formulas else [])
+                        to_json(disclose(formulas[:10], as_of=AS_OF, scenario="baseline")) if formulas else [],
+                        controls=control_records(dt.date.fromisoformat(AS_OF), "baseline", [ranked, explore]))
 
 
 def make_run(folder: Path, status: str = "complete", zero: bool = False, parquet: bool = True) -> Path:
@@ -351,7 +375,9 @@ DOCUMENTED = {
     "rank": "d", "front": "d", "candidate_index": "d", "Js_T": ".3f", "Js_T_sigma": ".3f", "Js_op_T": ".3f",
     "Br_T": ".3f", "K1_MJm3": ".2f", "K1_MJm3_sigma": ".2f", "Tc_K": ".0f", "Tc_K_sigma": ".0f", "muHA_T": ".2f",
     "kappa": ".2f", "muHc_T": ".2f", "BHmax_kJm3": ".1f", "BHmax_bound_kJm3": ".1f", "hree_g_per_kg": ".2f",
-    "performance": "#.4g", "performance_sigma": "#.3g", "p_top": ".2f", "perf_per_hree": "#.4g", "risk_weighted": ".3f", "risk_weakest": ".3f",
+    "performance": "#.4g", "performance_sigma": "#.3g", "p_top": ".2f", "perf_per_hree": "#.4g", "risk_value": ".3f", "risk_weighted": ".3f", "risk_weakest": ".3f",
+    "cost_usd_per_kg": ".3g", "cost_usd_per_kg_low": ".3g", "cost_usd_per_kg_high": ".3g",
+    "cost_priced_fraction": ".3f", "cost_per_BHmax": ".3g",
 }
 
 
@@ -465,6 +491,44 @@ def test_summary_lists_the_run(reports):
     assert "Best-ranked candidate: <b>Nd2Fe13CoB</b>" in summary
 
 
+def _decision(html: str) -> str:
+    return html.split('<section id="decision">')[1].split("</section>")[0]
+
+
+def test_decision_summary_is_the_first_screen(reports):
+    html = reports["complete"].read_text(encoding="utf-8")
+    main = html.split("<main>")[1]
+    assert main.startswith('<section id="decision">')  # before the warnings and everything else
+    decision = _decision(html)
+    recommended = decision.split('id="recommended"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td class=\"num\">(\d+)</td><td>([^<]+)<", recommended)
+    assert rows == [(str(i + 1), f) for i, f in enumerate(ranked_frame()["formula"].head(5))]
+    ranked, refs = ranked_frame(), references_frame().set_index("label")
+    first, nd = ranked.iloc[0], refs.loc["Nd2Fe14B"]
+    ratio = f"{first['performance'] / nd['performance']:.2g}\u00d7 the performance of Nd2Fe14B at 423 K"
+    cost = f"{first['cost_usd_per_kg'] / nd['cost_usd_per_kg']:.2g}\u00d7 its raw-material cost per kg"
+    assert ratio in recommended and cost in recommended
+    # Sm2Fe17N3 (rank 2) depends on Sm, under licensing since 2025-04-04 at the fixture's as-of date
+    sm_row = recommended.split("Sm2Fe17N3")[1].split("</tr>")[0]
+    assert "Sm (licensing since 2025-04-04)" in sm_row and "no heavy rare earth" in sm_row
+    test_next = decision.split('id="test-next"')[1].split("</table>")[0]
+    assert test_next.count("<tr><td") == 3 and test_next.count("class=\"why\">upside") == 3
+    assert "<b>Sm</b>: licensing by CHN" in decision and "<b>Dy</b>: licensing by CHN" in decision
+    assert "data vintage" not in decision  # as of 2025-06-01 is inside the data
+
+
+def test_decision_summary_without_candidates_and_with_stale_data(reports, tmp_path):
+    from dataclasses import replace
+
+    from magnetscreen.screening.engine.contract import load_run
+    from magnetscreen.screening.report.render import render_report
+
+    assert "Nothing to recommend" in _decision(reports["zero"].read_text(encoding="utf-8"))
+    run = load_run(make_run(tmp_path / "stale"))
+    stale = replace(run, supply=replace(run.supply, vintage_warning="as_of 2026-12-02 is later than the data"))
+    assert "data vintage</span> as_of 2026-12-02 is later than the data" in _decision(render_report(stale))
+
+
 def test_disclosures_of_the_top_10_in_rank_order(reports):
     html = reports["complete"].read_text(encoding="utf-8")
     formulas = re.findall(r'<article class="disclosure" data-formula="([^"]+)"', html)
@@ -480,7 +544,10 @@ def test_model_cards_and_every_source_cited(reports):
     html = reports["complete"].read_text(encoding="utf-8")
     assert re.findall(r'<article class="model-card" data-target="([^"]+)"', html) == ["Js_T", "K1_MJm3", "Tc_K"]
     assert "nominal 90.0 %, empirical 87.5 %" in html and "Leave-one-family-out" in html
+    from magnetscreen.datasets.prices import load_price_table
+
     frames = [load_intrinsic(), load_curie()] + [load_supply_table(n) for n in supply_table_names()]
+    frames.append(load_price_table())
     provenance = html.split('id="provenance"')[1]
     for frame in frames:
         for source in frame.attrs["provenance"]["sources"]:

@@ -58,7 +58,8 @@ def _disclosure_card(rank: int, family: str, record: dict) -> str:
         return ("n/a" if value is None else f"{value:.3f}") + f" (driver {esc(risk.get(driver) or 'n/a')})"
 
     facts = [
-        ("supply risk", f"mass-weighted {score('risk_mass_weighted', 'driver_mass_weighted')}, weakest link "
+        ("supply risk", f"value-weighted {score('risk_value_weighted', 'driver_value_weighted')}, "
+                        f"mass-weighted {score('risk_mass_weighted', 'driver_mass_weighted')}, weakest link "
                         f"{score('risk_weakest_link', 'driver_weakest_link')}; supply data cover "
                         f"{_pct(risk.get('covered_mass_fraction'))} of the mass"),
         ("mining", _stage_text("mining", record["concentration"]["mining"])),
@@ -161,8 +162,9 @@ def _card(target: str, card: dict) -> str:
     other_metrics = {k: v for k, v in metrics.items() if k not in ("kfold", "lofo")}
     if not metrics:
         html.append('<p class="muted">No validation metrics recorded.</p>')
-    if other_metrics:
-        html.append(render_value(other_metrics))
+    if other_metrics:  # grouped folds, per-family coverage, domain checks...: folded, they are most of a card
+        html.append("<details><summary>Further validation: " + esc(", ".join(map(str, other_metrics)))
+                    + "</summary>" + render_value(other_metrics) + "</details>")
     notes = get("notes")
     if notes:
         html.append("<h4>Notes</h4>" + render_value(notes if isinstance(notes, list) else [notes]))
@@ -188,8 +190,10 @@ def _sources_table(frame: pd.DataFrame, with_years: bool) -> str:
         locators = sorted(set(group["locator"]))
         pages = sorted(set(group["read_at"]))
         extra = ""
-        if with_years:
+        if with_years and "year" in group:
             extra = f'<td class="num">{int(group["year"].min())}\u2013{int(group["year"].max())}</td>'
+        elif with_years:  # dated quotes (the price table)
+            extra = f'<td class="num">{esc(str(group["date"].min()))}\u2013{esc(str(group["date"].max()))}</td>'
         elif "method" in group:
             extra = "<td>" + esc(", ".join(sorted(set(group["method"])))) + "</td>"
         rows.append(f"<tr><td>{link(source)}</td><td class=\"num\">{len(group)}</td>{extra}"
@@ -203,18 +207,20 @@ def _sources_table(frame: pd.DataFrame, with_years: bool) -> str:
 def provenance_section() -> str:
     """Every cited source of the curated property tables and of the supply tables."""
     from magnetscreen.datasets import load_curie, load_elements, load_intrinsic
+    from magnetscreen.datasets.prices import load_price_table
     from magnetscreen.datasets.supply import load_supply_table, supply_table_names
 
     parts = ['<section id="provenance"><h2>Data provenance</h2><p>Every value in the shipped tables cites its '
              "source, where in it the value was read, and the page it was read on. The property tables train and "
              "check the surrogate models; the supply tables feed the supply-risk scores and the disclosures.</p>"]
     tables = [(load_intrinsic(), False), (load_curie(), False)] + [
-        (load_supply_table(name), True) for name in supply_table_names()]
+        (load_supply_table(name), True) for name in supply_table_names()] + [(load_price_table(), True)]
     for frame, is_supply in tables:
         p = frame.attrs["provenance"]
         methods = p.get("methods")
         detail = (", ".join(f"{n} {m}" for m, n in methods.items()) if methods
-                  else f"data years {_years(p['years'])}" if "years" in p else "")
+                  else f"data years {_years(p['years'])}" if "years" in p
+                  else f"quotes dated {p['dates'][0]} to {p['dates'][1]}" if "dates" in p else "")
         sources = len(p["sources"])
         parts.append(
             f"<details class=\"provenance\" data-table=\"{esc(p['table'])}\"><summary><b>{esc(p['table'])}</b>: "

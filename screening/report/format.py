@@ -38,8 +38,14 @@ FORMATS = {
     "performance_sigma": "#.3g",
     "p_top": ".2f",
     "perf_per_hree": "#.4g",
+    "risk_value": ".3f",
     "risk_weighted": ".3f",
     "risk_weakest": ".3f",
+    "cost_usd_per_kg": ".3g",
+    "cost_usd_per_kg_low": ".3g",
+    "cost_usd_per_kg_high": ".3g",
+    "cost_priced_fraction": ".3f",
+    "cost_per_BHmax": ".3g",
 }
 #: Text of a missing number.
 MISSING = "n/a"

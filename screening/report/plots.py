@@ -1,29 +1,34 @@
 """The report's plots, drawn with plotly and embedded for offline use.
 
-plotly.js is inlined once in the page (:func:`plotly_js`); each figure is a ``<div>`` with a call to
-``Plotly.newPlot``, so the report needs no network. Div ids are fixed, so a report is reproducible.
+plotly.js is embedded once in the page, gzip-compressed and base64-encoded (:func:`plotly_js_gzip_base64`:
+about 1.9 MB instead of 4.8 MB), and unpacked in the browser with the standard ``DecompressionStream``
+(``assets/plot-loader.js``); each figure is a ``<div>`` with a deferred ``Plotly.newPlot`` call
+(``<script type="text/x-magnetscreen-plot">``) that the loader runs once plotly.js is ready, so the report
+needs no network. Div ids are fixed and the compression has no timestamp, so a report is reproducible.
 
 Figures:
 
 - :func:`pareto_figure`: performance at the operating temperature against heavy-rare-earth intensity,
   coloured by supply risk, Pareto front 1 outlined, the 2-D front (best performance at or below each HREE
   intensity) drawn as a step line, reference magnets as labelled stars;
-- :func:`risk_breakdown_figure`: the mass-weighted supply risk of the top candidates split into element
-  contributions ``m_j R_j / sum m_j``, with the weakest-link score as a marker;
+- :func:`risk_breakdown_figure`: the value-weighted supply risk of the top candidates split into element
+  contributions ``v_j R_j / sum v_j`` (``v_j = m_j p_j``, the element's raw-material
+  value), with the weakest-link score as a marker;
 - :func:`family_figure`: candidates enumerated, passing the constraints, surviving and shortlisted per family.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 
 from magnetscreen.screening.report.format import metric_label, unit_of
 
-__all__ = ["plotly_js", "plotly_version", "pareto_figure", "risk_breakdown_figure",
-           "family_figure", "MAX_POINTS"]
+__all__ = ["plotly_js", "plotly_js_gzip_base64", "PLOT_SCRIPT_TYPE", "plotly_version", "pareto_figure",
+           "risk_breakdown_figure", "family_figure", "MAX_POINTS"]
 
 #: Most candidates drawn in the Pareto plot (the best-ranked ones); the caption says when it is capped.
 MAX_POINTS = 5000
@@ -43,6 +48,18 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
+#: Script type of a figure's deferred ``Plotly.newPlot`` call (not run by the browser until the loader does).
+PLOT_SCRIPT_TYPE = "text/x-magnetscreen-plot"
+
+
+def plotly_js_gzip_base64() -> str:
+    """:func:`plotly_js` gzip-compressed (level 9, no timestamp, so the same bytes every time) and base64-encoded."""
+    import base64
+    import gzip
+
+    return base64.b64encode(gzip.compress(plotly_js().encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+
+
 def plotly_version() -> str:
     import plotly
 
@@ -60,8 +77,13 @@ def _layout(fig, title: str, height: int = 460) -> None:
 def _html(fig, div_id: str) -> str:
     import plotly.io as pio
 
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, config=_CONFIG, div_id=div_id,
+    html = pio.to_html(fig, full_html=False, include_plotlyjs=False, config=_CONFIG, div_id=div_id,
                        default_height=f"{fig.layout.height}px")
+    deferred = re.sub(r'<script(?: type="text/javascript")?>', f'<script type="{PLOT_SCRIPT_TYPE}">', html)
+    if deferred.count(PLOT_SCRIPT_TYPE) != 1:
+        raise RuntimeError(f"plotly.io.to_html wrote {deferred.count(PLOT_SCRIPT_TYPE)} figure scripts for "
+                           f"{div_id!r}, expected 1: the deferred loading does not know this plotly version")
+    return deferred
 
 
 def _front_2d(hree: np.ndarray, perf: np.ndarray) -> np.ndarray:
@@ -81,19 +103,20 @@ def _hover(frame: pd.DataFrame, name_column: str, metric: str) -> list[str]:
         name = getattr(row, name_column)
         rank = f"rank {row.rank}, front {row.front}<br>" if hasattr(row, "rank") else ""
         texts.append(f"<b>{name}</b> ({row.family})<br>{rank}{metric}: {row.performance:.4g}<br>"
-                     f"HREE: {row.hree_g_per_kg:.2f} g/kg<br>risk: {row.risk_weighted:.3f} ({row.risk_weighted_driver})"
+                     f"HREE: {row.hree_g_per_kg:.2f} g/kg<br>risk: {row.risk_value:.3f} ({row.risk_value_driver})"
+                     f"<br>cost: {row.cost_usd_per_kg:.3g} USD/kg"
                      f"<br>{'in domain' if row.in_domain else 'extrapolating'}")
     return texts
 
 
 def pareto_figure(ranked: pd.DataFrame, references: pd.DataFrame | None, metric: str, temperature_K: float,
                   pessimistic_k: float = 0.0) -> str:
-    """HTML div of the performance-versus-HREE plot coloured by mass-weighted supply risk."""
+    """HTML div of the performance-versus-HREE plot coloured by value-weighted supply risk."""
     import plotly.graph_objects as go
 
     shown = ranked.head(MAX_POINTS)
     refs = references if references is not None else ranked.iloc[:0]
-    risks = np.concatenate([shown["risk_weighted"].to_numpy(float), refs["risk_weighted"].to_numpy(float)])
+    risks = np.concatenate([shown["risk_value"].to_numpy(float), refs["risk_value"].to_numpy(float)])
     finite = risks[np.isfinite(risks)]
     cmin, cmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if cmax - cmin < 1e-9:
@@ -109,7 +132,7 @@ def pareto_figure(ranked: pd.DataFrame, references: pd.DataFrame | None, metric:
         fig.add_trace(go.Scatter(
             x=part["hree_g_per_kg"], y=part["performance"], mode="markers", name=label,
             text=_hover(part, "formula", metric), hoverinfo="text",
-            marker={"symbol": symbol, "size": np.where(front1, 10, 7).tolist(), "color": part["risk_weighted"],
+            marker={"symbol": symbol, "size": np.where(front1, 10, 7).tolist(), "color": part["risk_value"],
                     "line": {"width": (np.where(front1, 1.5, 0.5) if in_domain
                                        else np.where(front1, 3.0, 2.0)).tolist(),
                              "color": "#222"}, "opacity": 0.95,
@@ -135,13 +158,13 @@ def pareto_figure(ranked: pd.DataFrame, references: pd.DataFrame | None, metric:
             text=refs["label"].tolist(), textfont={"size": 11, "color": "#111"},
             textposition=["middle right" if x < 0.15 * x_max else "top center" for x in refs["hree_g_per_kg"]],
             hovertext=_hover(refs, "label", metric), hoverinfo="text",
-            marker={"symbol": "star", "size": 15, "color": refs["risk_weighted"],
+            marker={"symbol": "star", "size": 15, "color": refs["risk_value"],
                     "line": {"width": 1.2, "color": "#111"}, **colour},
         ))
     # one colour bar for every trace: an invisible trace carries it
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
                              marker={**colour, "color": [cmin], "showscale": True,
-                                     "colorbar": {"title": {"text": "supply risk<br>(mass-weighted)"},
+                                     "colorbar": {"title": {"text": "supply risk<br>(value-weighted)"},
                                                   "thickness": 14}}))
     unit = unit_of(metric)
     basis = f", mean \u2212 {pessimistic_k:g}\u03c3" if pessimistic_k else ""
@@ -154,7 +177,7 @@ def pareto_figure(ranked: pd.DataFrame, references: pd.DataFrame | None, metric:
 
 
 def risk_breakdown_figure(rows: pd.DataFrame, contributions: list[dict[str, float]]) -> str:
-    """HTML div of stacked element contributions to the mass-weighted risk, weakest link as a diamond."""
+    """HTML div of stacked element contributions to the value-weighted risk, weakest link as a diamond."""
     import plotly.graph_objects as go
 
     labels = [f"#{r} {f}" for r, f in zip(rows["rank"], rows["formula"])]
@@ -175,7 +198,7 @@ def risk_breakdown_figure(rows: pd.DataFrame, contributions: list[dict[str, floa
         text=rows["risk_weakest_driver"], hovertemplate="weakest link %{x:.3f} (%{text})<extra>%{y}</extra>"))
     _layout(fig, "Supply-risk breakdown of the top candidates", height=max(320, 80 + 34 * len(labels)))
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.22})
-    fig.update_xaxes(title_text="supply risk (0 to 1): element contributions to the mass-weighted score",
+    fig.update_xaxes(title_text="supply risk (0 to 1): element contributions to the value-weighted score",
                      range=[0, 1])
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _html(fig, "plot-risk")

@@ -30,6 +30,7 @@ from magnetscreen.screening.report.appendix import (
     model_cards_section,
     provenance_section,
 )
+from magnetscreen.screening.report.decision import decision_section
 from magnetscreen.screening.report.format import esc
 from magnetscreen.screening.report.sections import (
     Notice,
@@ -91,14 +92,15 @@ def _plots(run: RunData, top_n: int, top: pd.DataFrame, contributions: list | No
         parts.append('<div class="plot">' + plots.pareto_figure(
             ranked, run.references, config.metric, config.operating_temperature_K,
             config.pessimistic_k) + f'<p class="note">Each dot is a survivor{capped}; colour is '
-            "the mass-weighted supply risk; large outlined dots are on Pareto front 1 (not dominated in performance, "
+            "the value-weighted supply risk; large outlined dots are on Pareto front 1 (not dominated in performance, "
             "HREE intensity and supply risk together); open circles are extrapolating. Stars are the reference "
             "magnets. The dotted step line is the best performance available at or below each HREE "
             "intensity.</p></div>")
     if contributions:
         parts.append('<div class="plot">' + plots.risk_breakdown_figure(top, contributions)
-                     + f'<p class="note">Top {len(top)} candidates: each bar is the mass-weighted supply risk split '
-                     "into element contributions (mass fraction \u00d7 element risk, over the mass with supply data); "
+                     + f'<p class="note">Top {len(top)} candidates: each bar is the value-weighted supply risk split '
+                     "into element contributions (share of the raw-material value \u00d7 element risk, over the "
+                     "elements with supply data and a price); "
                      "the diamond is the weakest-link score (the riskiest element above the mass threshold).</p></div>")
     counts = run.manifest.counts
     families = {} if counts is None else {name: vars(f) for name, f in counts.families.items()}
@@ -113,7 +115,7 @@ def _plots(run: RunData, top_n: int, top: pd.DataFrame, contributions: list | No
 
 def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
     """The report of checked run data as one HTML document (str)."""
-    from magnetscreen.screening.report.plots import plotly_js, plotly_version
+    from magnetscreen.screening.report.plots import plotly_js_gzip_base64, plotly_version
 
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ReportError(f"top_n: expected an integer >= 1, got {top_n!r}")
@@ -131,10 +133,12 @@ def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
                   'this report shows '
                   "partial results only.</div>")
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
-        ("warnings", "Warnings"), ("summary", "Summary"), ("shortlist", "Shortlist"), ("references", "References"),
-        ("plots", "Plots"), ("disclosures", "Disclosures"), ("models", "Model cards"), ("provenance", "Provenance")))
+        ("decision", "Decision"), ("warnings", "Warnings"), ("summary", "Summary"), ("shortlist", "Shortlist"),
+        ("references", "References"), ("plots", "Plots"), ("disclosures", "Disclosures"), ("models", "Model cards"),
+        ("provenance", "Provenance")))
     created = esc(run.manifest.created)
     body = "".join([
+        decision_section(run),
         warnings_section(notices),
         summary_section(run, top_n),
         shortlist_section(run, top_n),
@@ -149,15 +153,16 @@ def render_report(run: RunData, top_n: int = DEFAULT_TOP_N) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>magnetscreen report: {name}</title>"
         '<link rel="icon" href="data:,">'
-        f"<style>{_asset('report.css')}</style>"
-        f"{_script(plotly_js())}</head><body>"
+        f"<style>{_asset('report.css')}</style></head><body>"
         f'<header class="top"><h1>magnetscreen screening report: {name}</h1><div class="meta">run {created} \u00b7 '
         f"status {esc(run.manifest.status)} \u00b7 magnetscreen {esc(run.manifest.magnetscreen_version)}"
         f"</div></header>{banner}<nav class=\"toc\">{nav}</nav><main>{body}</main>"
         f"<footer>Written by magnetscreen {esc(package_version())} with plotly {esc(plotly_version())} "
-        "(plotly.js embedded). "
+        "(plotly.js embedded, gzip-compressed). "
         "Self-contained: no script, style or font is loaded from elsewhere. Sections and number formats: "
-        f"docs/report.md.</footer>{_script(_asset('report.js'))}</body></html>\n"
+        f"docs/report.md.</footer>{_script(_asset('report.js'))}"
+        f'<script id="plotly-gzip" type="application/octet-stream">{plotly_js_gzip_base64()}</script>'
+        f"{_script(_asset('plot-loader.js'))}</body></html>\n"
     )
 
 

@@ -66,10 +66,17 @@ SHORTLIST_COLUMNS = (
     Column("p_top", "P(top N)", "probability of belonging to the shortlist's top N under the predictive "
            "distribution of the ranking metric (seeded Monte Carlo)", group=_HR),
     Column("perf_per_hree", "perf / (HREE + h<sub>0</sub>)", "performance per heavy-rare-earth intensity", group=_HR),
+    Column("risk_value", "risk, value-weighted", "supply risk with each element weighted by its share of the "
+           "raw-material value (the default), with the element that lifts it most", sub="risk_value_driver",
+           group=_HR),
     Column("risk_weighted", "risk, mass-weighted", "supply risk weighted by mass exposure, with its driving element",
            sub="risk_weighted_driver", group=_HR),
     Column("risk_weakest", "risk, weakest link", "largest element risk above the mass threshold, with that element",
            sub="risk_weakest_driver", group=_HR),
+    Column("cost_usd_per_kg", "cost (USD/kg)", "raw-material cost per kg at the run's element prices, and per "
+           "kJ/m\u00b3 of (BH)max at the operating temperature", sub="cost_per_BHmax", group=_HR),
+    Column("controlled_elements", "export control", "elements under export control at the run's as-of date",
+           group=_HR),
     Column("in_domain", "domain", "inside the models' domain of applicability, or extrapolating", group=_HR),
     Column("phase_stability", "phase", "inside the composition ranges where the family's phase was reported to "
            "form (reported), beyond them, or unknown, with the element that decided it (docs/stability-ranges.md)",
@@ -227,8 +234,9 @@ def headline(run: RunData) -> str:
     def describe(row) -> str:
         return (f"{esc(metric_label(metric))}{at} {esc(format_value('performance', row['performance']))} {esc(unit)}, "
                 f"HREE {esc(format_value('hree_g_per_kg', row['hree_g_per_kg']))} g/kg, supply risk "
-                f"{esc(format_value('risk_weighted', row['risk_weighted']))} "
-                f"(driven by {esc(row['risk_weighted_driver'] or 'n/a')})")
+                f"{esc(format_value('risk_value', row['risk_value']))} "
+                f"(driven by {esc(row['risk_value_driver'] or 'n/a')}), raw-material cost "
+                f"{esc(format_value('cost_usd_per_kg', row['cost_usd_per_kg']))} USD/kg")
 
     top = ranked.iloc[0]
     text = [f"Best-ranked candidate: <b>{esc(top['formula'])}</b> ({esc(top['family'])}): {describe(top)}"
