@@ -250,6 +250,20 @@ def test_predict_json_records_keep_the_input_formula():
     assert r["BHmax_kJm3"] == pytest.approx(float(ref["BHmax_kJm3"]), rel=1e-12)
 
 
+def test_predict_reports_the_raw_material_cost_beside_the_performance():
+    from magnetscreen.models.risk import composition_risk
+
+    result = run_cli("predict", "Nd2Fe14B", "SmCo5", "--format", "json", "--as-of", "2026-06-01",
+                     "--scenario", "china-halts-dy-tb")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    frame = composition_risk(["Nd2Fe14B", "SmCo5"], as_of="2026-06-01", scenario="china-halts-dy-tb")
+    for row, (_, ref) in zip(rows, frame.iterrows()):
+        assert row["cost_usd_per_kg"] == pytest.approx(ref["cost_usd_per_kg"], rel=1e-12)
+        assert row["cost_usd_per_kg_high"] == pytest.approx(ref["cost_usd_per_kg_high"], rel=1e-12)
+        assert row["cost_per_BHmax"] == pytest.approx(ref["cost_usd_per_kg"] / row["BHmax_kJm3"], rel=1e-12)
+
+
 def test_predict_bad_input_exits_2_with_one_line():
     result = run_cli("predict", "Nd2Fe14X")
     assert result.returncode == 2

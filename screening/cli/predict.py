@@ -16,7 +16,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "predict", help="predict Js, K1, Tc (with sigma) and magnet performance",
         description="Predict Js_T, K1_MJm3 (at 295 K) and Tc_K with their calibrated 1-sigma and the "
         "domain-of-applicability flag, and the derived metrics at --temperature (mu0HA, kappa, mu0Hc, Br, "
-        "(BH)max with its branch), each with a propagated sigma.",
+        "(BH)max with its branch), each with a propagated sigma, and the raw-material cost per kg and per "
+        "kJ/m^3 of (BH)max at the element prices of --as-of (docs/prices.md).",
         epilog="examples: magnetscreen predict Nd2Fe14B SmCo5 | magnetscreen predict '(Nd0.8Dy0.2)2Fe14B' "
         "--temperature 423.15 --format json")
     p.add_argument("formulas", nargs="+", metavar="FORMULA", help="compositions such as Nd2Fe14B")
@@ -30,6 +31,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--family", default=None, metavar="NAME",
                    help="built-in family whose fitted temperature law scales Js and K1 (see magnetscreen "
                    "families; default: the uniform law of --kuzmin-s and Callen-Callen n = 3)")
+    p.add_argument("--as-of", default=None, metavar="DATE",
+                   help="date of the element prices of the cost columns (default today)")
+    p.add_argument("--scenario", default=None, metavar="NAME|FILE",
+                   help="supply scenario whose price shocks apply to the cost (default: baseline)")
     p.set_defaults(func=run)
     return p
 
@@ -43,8 +48,9 @@ def _clean(value):
 
 
 def records(formulas: list[str], temperature_K: float, models_dir: str | None = None,
-            kuzmin_s: float | None = None, family: str | None = None) -> list[dict]:
-    """One JSON-ready record per input formula, in input order."""
+            kuzmin_s: float | None = None, family: str | None = None, as_of=None, scenario=None) -> list[dict]:
+    """One JSON-ready record per input formula, in input order (cost at the prices of ``as_of``, default today,
+    under ``scenario``)."""
     from magnetscreen.datasets.errors import ConfigError
     from magnetscreen.descriptors import encode
     from magnetscreen.models.predictions import DEFAULT_KUZMIN_S, DERIVED, Conditions, score
@@ -59,8 +65,12 @@ def records(formulas: list[str], temperature_K: float, models_dir: str | None = 
 
     if family is not None and family not in family_laws():
         raise ConfigError(f"--family: unknown built-in family {family!r} (known: {', '.join(sorted(family_laws()))})")
+    from magnetscreen.models.risk import composition_risk_arrays, element_price_arrays, element_risk_array
+
     batch = encode(formulas)
     out = score(batch, load_surrogates(models_dir), conditions, family=family)
+    cost = composition_risk_arrays(batch, element_risk_array(as_of, scenario),
+                                   prices=element_price_arrays(as_of, scenario))
     names = batch.names()
     rows = []
     for i, formula in enumerate(formulas):
@@ -76,12 +86,18 @@ def records(formulas: list[str], temperature_K: float, models_dir: str | None = 
             row[f"{name}_sigma"] = _clean(out[f"{name}_sigma"][i])
         row["BHmax_branch"] = str(out["BHmax_branch"][i])
         row["grade"] = str(out["grade"][i])
+        for name in ("cost_usd_per_kg", "cost_usd_per_kg_low", "cost_usd_per_kg_high"):
+            row[name] = _clean(cost[name][i])
+        row["cost_priced_fraction"] = _clean(cost["priced_mass_fraction"][i])
+        bhmax = out["BHmax_kJm3"][i]
+        row["cost_per_BHmax"] = _clean(cost["cost_usd_per_kg"][i] / bhmax) if bhmax > 0 else None
         rows.append(row)
     return rows
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = records(args.formulas, args.temperature, args.models, args.kuzmin_s, args.family)
+    rows = records(args.formulas, args.temperature, args.models, args.kuzmin_s, args.family, args.as_of,
+                   args.scenario)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
@@ -92,9 +108,10 @@ def run(args: argparse.Namespace) -> int:
         frame.to_csv(sys.stdout, index=False)
         return 0
     show = ["formula", "Js_T", "Js_T_sigma", "K1_MJm3", "K1_MJm3_sigma", "Tc_K", "Tc_K_sigma", "in_domain",
-            "muHA_T", "kappa", "muHc_T", "BHmax_kJm3", "BHmax_branch", "grade"]
+            "muHA_T", "kappa", "muHc_T", "BHmax_kJm3", "BHmax_branch", "grade", "cost_usd_per_kg", "cost_per_BHmax"]
     with pd.option_context("display.max_columns", None, "display.width", 250, "display.float_format", "{:.3g}".format):
         print(frame[show].to_string(index=False))
     print(f"\nJs_T, K1_MJm3 at 295 K; muHA_T, kappa, muHc_T, BHmax_kJm3 at {args.temperature:g} K; "
-          "sigma = calibrated 1-sigma (model cards: magnetscreen train, docs/models.md)")
+          "sigma = calibrated 1-sigma (model cards: magnetscreen train, docs/models.md); cost_usd_per_kg = "
+          "raw-material cost, cost_per_BHmax in USD/kg per kJ/m^3 (docs/prices.md)")
     return 0
