@@ -74,7 +74,7 @@ from magnetscreen.models.trees import flatten
 
 __all__ = ["TrainingSet", "training_rows", "training_set", "evaluate", "select_tier_rule", "train_surrogates",
            "train_target", "fit_calibrated", "build_domain", "user_target_rows", "candidate_kinds", "domain_threshold",
-           "held_out_distances", "series_folds", "ONE_SIGMA", "TIER_RULES", "EVALUATED_TIERS"]
+           "held_out_distances", "series_folds", "refit_with", "ONE_SIGMA", "TIER_RULES", "EVALUATED_TIERS"]
 
 ONE_SIGMA = 0.6826894921370859
 N_FOLDS = 5
@@ -887,6 +887,35 @@ def fit_calibrated(data: TrainingSet, domain: Domain, kind: str, routes: np.ndar
                           np.asarray(calibration["sigma_floor"]), {}, prior, residual,
                           routes if routes.any() else None)
     return {"surrogate": surrogate, "calibration": calibration, "threshold": threshold, "oof": pred}
+
+
+def refit_with(extra: pd.DataFrame, models: SurrogateSet, seed: int = 0, log=None) -> SurrogateSet:
+    """``models`` refitted on their own data plus the rows of ``extra`` (a user dataset), target by target.
+
+    Only targets with at least one row in ``extra`` are refitted, each with the configuration named in its model
+    card (learner, corpus tier rule, routes per prototype) and its calibration measured again on grouped folds
+    (the model selection itself is not repeated: ``magnetscreen train --data`` does that). The domain of
+    applicability (projection, training compositions, thresholds) stays that of ``models``: new rows improve
+    the predictions and their sigma, not the domain flag. Deterministic for a seed.
+    """
+    surrogates = dict(models.surrogates)
+    for target, shipped in models.surrogates.items():
+        added = user_target_rows(extra, target)
+        if len(added) == 0:
+            continue
+        routes = shipped.routes if shipped.routes is not None else np.zeros(len(PROTOTYPES), dtype=np.int64)
+        data = training_set(target, extra, shipped.card.get("tier_rule"))
+        fitted = fit_calibrated(data, models.domain, shipped.kind, np.asarray(routes, dtype=np.int64), seed)
+        card = dict(shipped.card)
+        card["refit"] = {"rows_added": int(len(added)), "n_rows": int(len(data.y)), "seed": int(seed),
+                         "sigma_scale": [float(f"{x:.6g}") for x in np.asarray(fitted["calibration"]["sigma_scale"])],
+                         "sigma_floor": [float(f"{x:.6g}") for x in np.asarray(fitted["calibration"]["sigma_floor"])],
+                         "note": "refitted with the shipped configuration on the shipped rows plus user rows; "
+                                 "the domain flag is the shipped one"}
+        surrogates[target] = replace(fitted["surrogate"], card=card)
+        if log is not None:
+            log(f"{target}: refitted with {len(added)} added rows ({len(data.y)} in all)")
+    return SurrogateSet(surrogates, models.domain)
 
 
 def feature_labels() -> list[str]:

@@ -18,7 +18,7 @@ __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 #: Subcommand modules of :mod:`magnetscreen.screening.cli`, in the order ``--help`` lists them.
 SUBCOMMANDS = ("screen", "report", "families", "enumerate", "featurize", "data", "train", "validate", "predict",
-               "risk", "disclose", "bench")
+               "risk", "disclose", "campaign", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

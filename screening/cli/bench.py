@@ -31,6 +31,15 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", nargs=2, default=None, metavar=("A.json", "B.json"),
                    help="print per-stage ratios B/A of two records instead of running the suite")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--campaign", action="store_true",
+                   help="run the retrospective campaign benchmark instead (docs/campaigns.md): every acquisition "
+                   "rule against random selection on a pool of known compositions")
+    p.add_argument("--pool", default="curie", metavar="curie|Js_T|K1_MJm3", help="pool of --campaign (default curie)")
+    p.add_argument("--seeds", type=int, default=5, metavar="N", help="paired seeds of --campaign (default 5)")
+    p.add_argument("--budget", type=int, default=300, metavar="N",
+                   help="experiments per run of --campaign (default 300)")
+    p.add_argument("--batch", type=int, default=10, metavar="N", help="batch size of --campaign (default 10)")
+    p.add_argument("--seed-set", type=int, default=20, metavar="N", help="seed set of --campaign (default 20)")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -66,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from magnetscreen.datasets.errors import ConfigError
     from magnetscreen.screening.bench import summary as bench_report
 
+    if args.campaign:
+        return _campaign(args)
     if args.compare:
         a, b = (_load(p) for p in args.compare)
         lines, _changed = bench_report.compare(a, b, tuple(args.compare))
@@ -91,6 +102,31 @@ def run(args: argparse.Namespace) -> int:
     validate(record, str(out))
     out.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     print("\n".join(bench_report.summary_lines(record)))
+    print(f"record: {out}")
+    return 0
+
+
+def _campaign(args: argparse.Namespace) -> int:
+    from magnetscreen.datasets.errors import ConfigError
+    from magnetscreen.screening.bench.campaign import benchmark, write_plots
+
+    out = Path(args.out if args.out != "bench.json" else "campaign-bench.json")
+    if out.suffix != ".json":
+        raise ConfigError(f"--out: expected a .json file, got {str(out)!r}")
+    for name in ("seeds", "budget", "batch", "seed_set"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    record = benchmark(args.pool, seeds=args.seeds, n_seed=args.seed_set, batch_size=args.batch, budget=args.budget,
+                       log=log)
+    record["plots"] = {} if args.no_plot else write_plots(record, out.with_suffix(""))
+    out.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    for rule, e in record["rules"].items():
+        marks = ", ".join(f"{m} {e[m]['mean']:.0f} +- {e[m]['std']:.0f} ({e[m]['acceleration']:.2f}x"
+                          f"{'+' if e[m]['acceleration_is_lower_bound'] else ''})"
+                          for m in ("first_top", "half_top", "best"))
+        print(f"{rule:>9}: {marks}; Pareto set found {100 * e['pareto_found']:.0f} %")
     print(f"record: {out}")
     return 0
 

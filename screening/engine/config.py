@@ -27,7 +27,7 @@ Schema (every key is checked; unknown keys are errors, so typos are caught)::
     kind = "max_hree_mass_fraction" # or min_/max_ atomic_fraction / mass_fraction with `elements`
     value = 0.01
 
-Screening settings ([screen], [requirements], [route], [supply]): see
+Screening settings ([screen], [requirements], [route], [supply]) and the [campaign] table: see
 :mod:`magnetscreen.screening.engine.settings`.
 
 Every error names the file, the key path, the bad value and what was expected.
@@ -54,7 +54,7 @@ from magnetscreen.datasets.families import (
 )
 from magnetscreen.datasets.hree import hree_set, hree_set_names
 from magnetscreen.datasets.schema import Table, load_toml
-from magnetscreen.screening.engine.settings import ScreenSettings, parse_settings
+from magnetscreen.screening.engine.settings import CampaignSettings, ScreenSettings, parse_campaign, parse_settings
 
 __all__ = ["RunConfig", "load_config", "parse_config", "default_config", "config_for_command",
            "DEFAULT_OPERATING_TEMPERATURE_K"]
@@ -78,6 +78,7 @@ class RunConfig:
     workers: int = 1
     max_candidates: int = 10**9
     screen: ScreenSettings = ScreenSettings()
+    campaign: CampaignSettings | None = None
     source: str = field(default="<config>", compare=False)
 
 
@@ -184,6 +185,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
     if duplicates:
         raise top.fail("families", f"family {duplicates[0]!r} listed more than once")
     screen = parse_settings(top, source, base_dir)
+    campaign = parse_campaign(top, seed)
     top.finish()
     return RunConfig(
         name=name,
@@ -197,6 +199,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
         workers=workers,
         max_candidates=max_candidates,
         screen=screen,
+        campaign=campaign,
         source=source,
     )
 

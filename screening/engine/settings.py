@@ -37,6 +37,13 @@ Sections of the run TOML (every key optional; unknown keys are errors)::
     synthesis = "bulk"          # synthesis route the formation ranges are read for: bulk, melt-spun,
                                 # thin-film or mechanical-alloying (bulk ranges apply to every route)
 
+    [campaign]                  # used only by `magnetscreen campaign` (docs/campaigns.md)
+    batch_size = 5              # candidates per round
+    rule = "ucb"                # random, greedy, ucb, ei or chebyshev
+    objective = "performance"   # the ranking metric, or Tc_K, Js_T, K1_MJm3
+    kappa = 2.0                 # weight of sigma (ucb, chebyshev); xi = 0.0 is the margin of ei
+    min_distance = 0.05         # batch diversity (L1 atomic fraction); seed defaults to [run] seed
+
     [supply]
     scenario = "baseline"       # built-in scenario name or a scenario TOML (relative to the config)
     as_of = "2026-12-01"        # date of the export-control status (default: the day the run starts)
@@ -57,7 +64,7 @@ from magnetscreen.models.physics import GRADES
 from magnetscreen.models.predictions import TEMPERATURE_LAWS
 
 __all__ = ["Requirement", "ScreenSettings", "parse_settings", "METRICS", "RISKS", "OBJECTIVES", "REQUIREMENT_COLUMNS",
-           "PHASE_STABILITY"]
+           "PHASE_STABILITY", "CampaignSettings", "CAMPAIGN_OBJECTIVES", "parse_campaign"]
 
 #: Values of ``[requirements] phase_stability``.
 PHASE_STABILITY = ("reported", "not_beyond", "any")
@@ -170,6 +177,44 @@ def _objectives(s: Table) -> tuple[str, ...]:
     if not raw or raw[0] != "performance" or len(raw) < 2:
         raise s.fail("objectives", f"expected \"performance\" first and at least one other objective, got {raw!r}")
     return tuple(raw)
+
+
+#: What a campaign can maximize: the run's ranking metric or an intrinsic target.
+CAMPAIGN_OBJECTIVES = ("performance", "Tc_K", "Js_T", "K1_MJm3")
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """The ``[campaign]`` table of a run configuration (used by ``magnetscreen campaign``; docs/campaigns.md)."""
+
+    batch_size: int = 5
+    rule: str = "ucb"
+    objective: str = "performance"
+    kappa: float = 2.0
+    xi: float = 0.0
+    min_distance: float = 0.05
+    seed: int = 0
+
+
+def parse_campaign(top: Table, run_seed: int) -> CampaignSettings | None:
+    """Read the optional [campaign] table (its seed defaults to the run's)."""
+    from magnetscreen.models.acquisition import RULES
+
+    t = top.table("campaign", None)
+    if t is None:
+        return None
+    d = CampaignSettings()
+    settings = CampaignSettings(
+        batch_size=t.integer("batch_size", d.batch_size, low=1, high=10_000),
+        rule=t.string("rule", d.rule, choices=RULES),
+        objective=t.string("objective", d.objective, choices=CAMPAIGN_OBJECTIVES),
+        kappa=t.number("kappa", d.kappa, low=0.0, high=100.0),
+        xi=t.number("xi", d.xi, low=0.0),
+        min_distance=t.number("min_distance", d.min_distance, low=0.0, high=2.0),
+        seed=t.integer("seed", min(run_seed, 2**31 - 1), low=0, high=2**31 - 1),
+    )
+    t.finish()
+    return settings
 
 
 def _default(name: str) -> Any:
