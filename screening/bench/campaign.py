@@ -248,8 +248,11 @@ def write_plots(record: dict, stem) -> dict[str, str]:
     import html
     from pathlib import Path
 
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise ConfigError("the campaign benchmark's plots need matplotlib (pip install 'magnetscreen[bench]'); "
+                          "or pass --no-plot") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
