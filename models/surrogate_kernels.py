@@ -11,7 +11,7 @@ import numpy as np
 
 
 @numba.njit(cache=True, parallel=True)
-def domain_distance_kernel(X, prototypes, mean, scale, components, train_proj, train_resid, train_mask, proto_start):
+def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj, train_resid, train_mask, proto_start):
     """Distance of each row of X to the nearest training row of its prototype, per target, in descriptor space.
 
     Each row is standardized, z = (x - mean) / scale, and split into its projection p = C z on the k
@@ -29,7 +29,8 @@ def domain_distance_kernel(X, prototypes, mean, scale, components, train_proj, t
     X : float64 (n, d)
     prototypes : int64 (n,), prototype code of each row (outside 0..P-1: no training row counts)
     mean, scale : float64 (d,)
-    components : float64 (k, d), orthonormal rows
+    components_t : float64 (d, k), C transposed (orthonormal columns), so that the projection reads it
+        contiguously; the sums run in the same order as over C's rows
     train_proj : float64 (m, k); train_resid : float64 (m,)
     train_mask : bool (m, T), True where training row j belongs to target t
     proto_start : int64 (P + 1,), non-decreasing, proto_start[0] = 0, proto_start[P] = m
@@ -41,7 +42,7 @@ def domain_distance_kernel(X, prototypes, mean, scale, components, train_proj, t
         none, NaN for a row of X holding a NaN).
     """
     n, d = X.shape
-    k = components.shape[0]
+    k = components_t.shape[1]
     n_targets = train_mask.shape[1]
     n_proto = proto_start.shape[0] - 1
     out = np.empty((n, n_targets), dtype=np.float64)
@@ -52,7 +53,7 @@ def domain_distance_kernel(X, prototypes, mean, scale, components, train_proj, t
             z = (X[i, f] - mean[f]) / scale[f]
             total += z * z
             for c in range(k):
-                p[c] += components[c, f] * z
+                p[c] += components_t[f, c] * z
         proj = 0.0
         for c in range(k):
             proj += p[c] * p[c]

@@ -216,7 +216,7 @@ class Domain:
         (n, n_targets) (inf where the target has no training composition of that prototype)."""
         X = np.ascontiguousarray(descriptors, dtype=np.float64)
         return _k.domain_distance_kernel(X, np.ascontiguousarray(prototypes, dtype=np.int64), self.mean, self.scale,
-                                         self.components, self.train_proj, self.train_resid,
+                                         np.ascontiguousarray(self.components.T), self.train_proj, self.train_resid,
                                          self.train_mask if mask is None else np.ascontiguousarray(mask),
                                          self.proto_start)
 

@@ -72,7 +72,7 @@ def test_domain_kernel_equals_naive_and_is_exact_in_span():
     start = np.array([0, 4, 4, 9], dtype=np.int64)
     X = rng.normal(size=(20, d))
     protos = rng.integers(-1, 4, size=20).astype(np.int64)
-    got = k.domain_distance_kernel(X, protos, mean, scale, components, proj, resid, mask, start)
+    got = k.domain_distance_kernel(X, protos, mean, scale, np.ascontiguousarray(components.T), proj, resid, mask, start)
     for i in range(len(X)):
         z = (X[i] - mean) / scale
         p = components @ z
