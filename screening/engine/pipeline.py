@@ -40,6 +40,8 @@ __all__ = ["Context", "ChunkResult", "Timer", "STAGES", "COLUMNS", "score_batch"
 
 #: Columns of a scored candidate (the run contract's scored columns).
 COLUMNS = column_names(SCORED_COLUMNS)
+#: The numeric columns any ranking objective reads (pruning needs nothing else).
+_OBJECTIVE_COLUMNS = ("performance", "hree_g_per_kg", "risk_value", "risk_weighted", "risk_weakest", "cost_usd_per_kg")
 #: Stages of the pipeline, in order, as the timer hook names them ("risk" covers HREE intensity, supply risk and
 #: the phase-stability flag).
 STAGES = ("enumerate_encode", "featurize", "predict", "physics", "risk", "rank")
@@ -121,11 +123,13 @@ def _controlled_names(codes: np.ndarray, controlled: tuple[str, ...]) -> np.ndar
 
 
 def take(cols: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
-    """The scored columns of ``rows`` (``stability_source`` and ``controlled_elements`` built from their codes
-    where a whole batch carries only the codes)."""
+    """The scored columns of ``rows`` (``formula``, ``stability_source`` and ``controlled_elements`` built for
+    those rows only, from the batch and the codes, where a whole batch carries only those)."""
     out = {}
     for c in COLUMNS:
-        if c == "stability_source" and c not in cols:
+        if c == "formula" and c not in cols:
+            out[c] = cols["_batch"].take(rows).names()
+        elif c == "stability_source" and c not in cols:
             out[c] = cols["stability_sources"][cols["stability_row"][rows]]
         elif c == "controlled_elements" and c not in cols:
             out[c] = _controlled_names(cols["controlled_code"][rows], tuple(cols["controlled_symbols"]))
@@ -243,15 +247,16 @@ def score_chunk(ctx: Context, family_index: int, chunk_index: int, timer: Timer 
     with timer("rank"):
         cols["family"] = np.full(n, plan.family.name, dtype=f"<U{max(1, len(plan.family.name))}")
         cols["candidate_index"] = np.asarray(candidate_index, dtype=np.int64)
-        cols["formula"] = batch.names()
+        cols["_batch"] = batch  # formulas are built only for the rows kept (take)
         masks = requirement_masks(ctx, cols, s.pessimistic_k)
         passed = np.ones(n, dtype=bool)
         for m in masks.values():
             passed &= m
         if ctx.all_dir is not None:
             _write_all(ctx, cols, passed, family_index, chunk_index)
-        kept = take(cols, np.where(passed)[0])
-        kept = take(kept, np.where(prune(kept, s.keep, Objectives.of(s)))[0])
+        rows = np.where(passed)[0]
+        numbers = {c: cols[c][rows] for c in _OBJECTIVE_COLUMNS}  # pruning reads numbers only
+        kept = take(cols, rows[prune(numbers, s.keep, Objectives.of(s))])
         explore = _explore_candidates(ctx, cols, passed)
     return ChunkResult(kept, explore, {
         "composition_ok": n,
@@ -282,8 +287,16 @@ def _explore_candidates(ctx: Context, cols: dict[str, np.ndarray], passed: np.nd
         optimistic &= m
     sigma_ok = np.isfinite(cols["upside"]) & (cols["performance_sigma"] > 0)
     rows = np.where(optimistic & sigma_ok)[0]
+    size = s.explore_size + s.shortlist_size
+    if len(rows) > size:
+        # the first `size` rows of explore_order all have an upside at least the size-th largest; keeping every
+        # row at or above it (ties included) leaves the order of the first `size` rows as it was, and the
+        # formulas are built for those rows only
+        upside = cols["upside"][rows]
+        cut = np.partition(-upside, size - 1)[size - 1]
+        rows = rows[-upside <= cut]
     sub = take(cols, rows)
-    order = explore_order(sub)[: s.explore_size + s.shortlist_size]
+    order = explore_order(sub)[:size]
     return take(sub, order)
 
 
