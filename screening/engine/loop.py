@@ -27,8 +27,8 @@ from magnetscreen.datasets.errors import ConfigError, MagnetscreenError
 from magnetscreen.datasets.provenance import bytes_sha256, package_version, versions
 from magnetscreen.models.temperature_laws import law_for
 from magnetscreen.screening.engine import contract as c
-from magnetscreen.screening.engine.backends import Backend, choose_backend, run_tasks
-from magnetscreen.screening.engine.config import RunConfig
+from magnetscreen.screening.engine.backends import Backend, check_backend, choose_backend, run_tasks
+from magnetscreen.screening.engine.config import RunConfig, with_cluster_options
 from magnetscreen.screening.engine.enumerate import plans as checked_plans
 from magnetscreen.screening.engine.merge import Merger, explore_list
 from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch, take
@@ -307,11 +307,14 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
     out : path, optional
         Run folder (default ``config.output_dir``).
     workers : int, optional
-        Local worker processes through joblib (default ``config.workers``); 1 runs in this process.
+        Local worker processes through joblib (default ``config.workers``); 1 runs in this process. Used
+        when the cluster (``config.cluster``) is of kind ``local``.
     scheduler : str, optional
-        Address of a Dask scheduler (``tcp://host:8786``); chunks run on its workers.
+        Address of a Dask scheduler (``tcp://host:8786``); chunks run on its workers. Overrides
+        ``config.cluster`` (as ``--scheduler`` does).
     dask_workers : int, optional
-        Start a Dask LocalCluster with this many single-threaded worker processes.
+        Start a Dask LocalCluster with this many single-threaded worker processes. Overrides
+        ``config.cluster`` (as ``--dask-workers`` does).
     models_dir : path, optional
         Model folder (default the shipped models).
     quiet : bool, default=True
@@ -337,11 +340,9 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
     workers = config.workers if workers is None else workers
     if workers < 1:
         raise ConfigError(f"--workers: expected an integer >= 1, got {workers}")
-    if dask_workers is not None and dask_workers < 1:
-        raise ConfigError(f"--dask-workers: expected an integer >= 1, got {dask_workers}")
-    if scheduler is not None and dask_workers is not None:
-        raise ConfigError("give either --scheduler (an existing Dask cluster) or --dask-workers (a local one)")
-    backend = choose_backend(workers, scheduler, dask_workers)
+    config = with_cluster_options(config, scheduler=scheduler, dask_workers=dask_workers)
+    backend = choose_backend(workers, config.cluster)
+    check_backend(backend)
     from magnetscreen.datasets.supply import load_scenario
     from magnetscreen.models.risk import element_risk_array, parse_as_of
     from magnetscreen.models.surrogates import load_surrogates
