@@ -284,3 +284,9 @@ def test_a_batch_cluster_run_scales_and_matches_the_local_ranking(tmp_path, monk
     assert len(started) == 1 and started[0].status.name == "closed"
     manifest = json.loads((tmp_path / "batch" / "manifest.json").read_text())
     assert manifest["timings"]["backend"] == "slurm" and len(local.ranked) > 0 and manifest["status"] == "complete"
+    import numba
+
+    # one job of 2 cores as 1 worker process: that worker's 2 threads are its chunks' numba threads
+    assert (manifest["timings"]["workers"], manifest["timings"]["threads_per_worker"]) == (
+        1, min(2, numba.config.NUMBA_NUM_THREADS))
+    assert manifest["timings"]["scheduler"].startswith("tcp://")

@@ -26,7 +26,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "(docs/hpc.md)")
     p.add_argument("config", nargs="?", metavar="CONFIG.toml", help="run configuration (default: embedded default)")
     p.add_argument("--out", default=None, metavar="DIR", help="run directory (default: the config's output_dir)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="local worker processes (joblib)")
+    p.add_argument("--workers", type=_workers, default=None, metavar="auto|N",
+                   help="local worker processes (joblib): auto (the config's default) chooses processes and numba "
+                   "threads from the cores and the size of the run, never more threads than cores; or N")
     p.add_argument("--chunk-size", type=int, default=None, metavar="N", help="override the config's chunk size")
     p.add_argument("--dask-workers", type=int, default=None, metavar="N",
                    help="start a Dask LocalCluster with N worker processes")
@@ -61,6 +63,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _workers(text: str) -> int | str:
+    """``--workers``: "auto" or an integer (its range is checked by the run, which names the option)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected "auto" or an integer, got {text!r}') from None
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -82,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         counts, timings = result.manifest.counts, result.manifest.timings
         assert counts is not None and timings is not None
         print(f"screened {counts.enumerated} candidates in {timings.total_s:.1f} s "
-              f"({timings.candidates_per_s or 0:,.0f}/s in the loop); {counts.passed} met the requirements; "
+              f"({timings.candidates_per_s or 0:,.0f}/s in the loop on {timings.workers} {timings.backend} worker"
+              f"{'s' if timings.workers != 1 else ''} x {timings.threads_per_worker} numba thread"
+              f"{'s' if timings.threads_per_worker != 1 else ''}); {counts.passed} met the requirements; "
               f"{counts.survivors} ranked", file=sys.stderr)
         show = ["rank", "front", "formula", "family", result.manifest.config.metric, "hree_g_per_kg",
                 "risk_weighted", "Tc_K", "in_domain"]

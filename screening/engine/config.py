@@ -6,7 +6,8 @@ Schema (every key is checked; unknown keys are errors, so typos are caught)::
     name = "my-screen"              # label of the run (default: the file name without suffix)
     seed = 0                        # seed of every random or quasi-random choice (default 0)
     chunk_size = 65536              # candidates per chunk (default 65536)
-    workers = 1                     # worker processes (default 1)
+    workers = "auto"                # worker processes on this machine: "auto" (default: from the cores and
+                                    # the size of the run, see magnetscreen.screening.engine.workers) or N
     output_dir = "runs/my-screen"   # relative to the config file (default "magnetscreen-run")
 
     [cluster]                       # where chunks run (default: kind = "local")
@@ -75,6 +76,7 @@ from magnetscreen.datasets.families import (
 from magnetscreen.datasets.hree import hree_set, hree_set_names
 from magnetscreen.datasets.schema import Table, load_toml
 from magnetscreen.screening.engine.settings import ScreenSettings, parse_settings
+from magnetscreen.screening.engine.workers import WorkersRequest, check_workers
 
 __all__ = ["RunConfig", "ClusterConfig", "ClusterKind", "CLUSTER_KINDS", "JOBQUEUE_KINDS", "load_config",
            "parse_config", "default_config", "config_for_command", "with_cluster_options",
@@ -171,7 +173,7 @@ class RunConfig:
     output_dir: Path = Path("magnetscreen-run")
     seed: int = 0
     chunk_size: int = 65536
-    workers: int = 1
+    workers: WorkersRequest = "auto"
     max_candidates: int = 10**9
     screen: ScreenSettings = ScreenSettings()
     cluster: ClusterConfig = ClusterConfig()
@@ -453,12 +455,12 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
         name = run.string("name", default_name)
         seed = run.integer("seed", 0, low=0, high=2**63 - 1)
         chunk_size = run.integer("chunk_size", 65536, low=1, high=2**24)
-        workers = run.integer("workers", 1, low=1, high=4096)
+        workers = check_workers(run.raw("workers", "auto"), run.path("workers"))
         max_candidates = run.integer("max_candidates", RunConfig.max_candidates, low=1, high=10**15)
         output_dir = Path(run.string("output_dir", "magnetscreen-run"))
         run.finish()
     else:
-        name, seed, chunk_size, workers, output_dir = default_name, 0, 65536, 1, Path("magnetscreen-run")
+        name, seed, chunk_size, workers, output_dir = default_name, 0, 65536, "auto", Path("magnetscreen-run")
         max_candidates = RunConfig.max_candidates
     if not output_dir.is_absolute():
         output_dir = base_dir / output_dir

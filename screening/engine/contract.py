@@ -291,7 +291,15 @@ class Counts:
 
 @dataclass(frozen=True)
 class Timings:
-    """Wall-clock times of a run and how it ran."""
+    """Wall-clock times of a run and how it ran.
+
+    ``backend`` is the cluster kind (``local``, ``dask``, ``slurm`` or ``pbs``); ``workers`` the worker
+    processes that ran chunks (1: the run's own process; for Dask the most workers the scheduler had at once
+    during the run) and ``threads_per_worker`` the numba threads the chunks ran their kernels with (the
+    largest, if workers differed). ``workers_requested`` is what ``[run] workers`` / ``--workers`` asked
+    for (``auto`` or a number; None on a Dask cluster), ``workers_note`` the log line saying what was chosen
+    and why, ``scheduler`` the Dask scheduler's address.
+    """
 
     total_s: float
     loop_s: float
@@ -301,6 +309,9 @@ class Timings:
     backend: str
     workers: int
     threads_per_worker: int
+    workers_requested: str | None = None
+    workers_note: str | None = None
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
