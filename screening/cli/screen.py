@@ -55,6 +55,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     c.add_argument("--print-job-script", action="store_true",
                    help="print the job script dask-jobqueue would submit and exit (runs and submits nothing)")
     p.add_argument("--models", default=None, metavar="DIR", help="model folder (default: the shipped models)")
+    p.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="numba's cache folder (sets NUMBA_CACHE_DIR for this run and its local workers; "
+                   "magnetscreen warmup fills it ahead of time)")
     p.add_argument("--max-candidates", type=int, default=None, metavar="N",
                    help="refuse a plan of more candidates (default: the config's [run] max_candidates, 10^9)")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
@@ -76,6 +79,10 @@ def _workers(text: str) -> int | str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from magnetscreen.screening.engine.numba_cache import use_cache_dir
+
+    if args.cache_dir is not None:
+        use_cache_dir(args.cache_dir)  # before anything imports numba
     from magnetscreen.screening.engine.config import config_for_command, with_cluster_options
 
     config = with_cluster_options(

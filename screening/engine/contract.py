@@ -62,6 +62,7 @@ __all__ = [
     "FamilyCounts",
     "Counts",
     "Timings",
+    "NumbaCacheRecord",
     "ResolvedInputs",
     "Manifest",
     "ScenarioRecord",
@@ -315,6 +316,22 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class NumbaCacheRecord:
+    """Numba's cache of the screening's kernels as the run found it when it started.
+
+    ``cache_dir`` is ``NUMBA_CACHE_DIR`` (None: numba's default, the ``__pycache__`` beside each kernel
+    module), ``folders`` the folders holding the kernels' cache files, ``cold`` whether kernels had to be
+    compiled (``missing``: those without a current index file; see
+    :mod:`magnetscreen.screening.engine.numba_cache`).
+    """
+
+    cache_dir: str | None
+    folders: list[str]
+    cold: bool
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ResolvedInputs:
     """Everything that can change a score, resolved: its hash is the resume key.
 
@@ -352,6 +369,7 @@ class Manifest:
     counts: Counts | None = None
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     timings: Timings | None = None
+    numba_cache: NumbaCacheRecord | None = None
     warnings: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     finished: str | None = None

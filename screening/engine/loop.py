@@ -31,6 +31,7 @@ from magnetscreen.screening.engine.backends import Usage, check_backend, choose_
 from magnetscreen.screening.engine.config import RunConfig, with_cluster_options
 from magnetscreen.screening.engine.enumerate import plans as checked_plans
 from magnetscreen.screening.engine.merge import Merger, explore_list
+from magnetscreen.screening.engine.numba_cache import cache_state
 from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch, take
 from magnetscreen.screening.engine.ranking import rank_confidence, rank_order
 from magnetscreen.screening.engine.records import to_json
@@ -344,6 +345,11 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: Workers
     workers = check_workers(config.workers if workers is None else workers, "--workers")
     config = with_cluster_options(config, scheduler=scheduler, dask_workers=dask_workers)
     check_backend(config.cluster)
+    log = _log(quiet)
+    numba_cache = cache_state()
+    if numba_cache.cold:  # told before the kernels compile, so that a silent minute is explained
+        log(f"numba is compiling the screening's kernels ({len(numba_cache.missing)} not in its cache at "
+            f"{numba_cache.location}; about a minute, once per cache); `magnetscreen warmup` does this ahead of time")
     from magnetscreen.datasets.supply import load_scenario
     from magnetscreen.models.risk import element_risk_array, parse_as_of
     from magnetscreen.models.surrogates import load_surrogates
@@ -370,7 +376,7 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: Workers
         manifest = c.Manifest(
             status="running", created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             magnetscreen_version=package_version(), versions=versions(), resume_key=key, inputs=inputs,
-            config=_settings(config, as_of, scenario), models=models.cards)
+            config=_settings(config, as_of, scenario), models=models.cards, numba_cache=numba_cache.record())
         folder.write_manifest(manifest)
         try:
             return _run(config, folder, manifest, ctx, plans, state, workers, scenario, started, quiet, finalize)
