@@ -174,3 +174,20 @@ def test_manifest_records_a_local_dask_clusters_workers(tmp_path, reference):
     assert t.threads_per_worker == min(max(1, cores // 2), NUMBA_THREADS)
     assert t.scheduler.startswith("tcp://") and "LocalCluster of 2 worker processes" in t.workers_note
     assert same_results(tmp_path / "run", reference[1])
+
+
+def test_scheduler_option_of_the_command(tmp_path, reference, capsys):
+    distributed = pytest.importorskip("distributed")
+    from magnetscreen.screening.cli import app
+
+    path = tmp_path / "c.toml"
+    path.write_text('families = [{ name = "SmCo5" }, { name = "MnBi" }]\n[run]\nchunk_size = 100\n'
+                    '[supply]\nas_of = 2026-01-15\n')
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc:
+        code = app.main(["screen", str(path), "--scheduler", lc.scheduler_address, "--out", str(tmp_path / "run"),
+                         "--no-report"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert f"magnetscreen: cluster dask: the workers of the scheduler {lc.scheduler_address}" in err
+    assert "on 2 dask workers x 1 numba thread)" in err
+    assert same_results(tmp_path / "run", reference[1])
