@@ -137,6 +137,10 @@ def test_screen_command_runs_a_config_and_prints_the_shortlist(tmp_path):
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert (tmp_path / "run" / "shortlist.csv").exists()
+    # workers auto by default: a run this small stays in one process, and says so in one line
+    assert manifest["timings"]["workers_requested"] == "auto" and manifest["timings"]["workers"] == 1
+    assert f"magnetscreen: {manifest['timings']['workers_note']}\n" in result.stderr
+    assert manifest["timings"]["workers_note"].startswith("workers auto: 1 process x ")
 
 
 def test_screen_bad_input_exits_2(tmp_path):

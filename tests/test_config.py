@@ -48,7 +48,7 @@ def base():
         ({**base(), "run": {"seed": -1}}, "run.seed: expected an integer >= 0, got -1"),
         ({**base(), "run": {"seed": 1.5}}, "run.seed: expected an integer, got float 1.5"),
         ({**base(), "run": {"chunk_size": 0}}, "run.chunk_size: expected an integer >= 1, got 0"),
-        ({**base(), "run": {"workers": "many"}}, "run.workers: expected an integer, got str 'many'"),
+        ({**base(), "run": {"workers": "many"}}, "run.workers: expected \"auto\" or an integer from 1 to 4096, got str 'many'"),
         ({**base(), "run": {"chunksize": 10}}, "run.chunksize: unknown key 'chunksize'"),
         ({**base(), "conditions": {"operating_temperature_K": -5}}, "operating_temperature_K: expected a number > 0"),
         ({**base(), "conditions": {"operating_temperature_C": 150}}, "unknown key 'operating_temperature_C'"),

@@ -17,8 +17,8 @@ from importlib import import_module
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 #: Subcommand modules of :mod:`magnetscreen.screening.cli`, in the order ``--help`` lists them.
-SUBCOMMANDS = ("screen", "report", "families", "enumerate", "featurize", "data", "train", "validate", "predict",
-               "risk", "disclose", "campaign", "bench")
+SUBCOMMANDS = ("screen", "warmup", "report", "families", "enumerate", "featurize", "data", "train", "validate",
+               "predict", "risk", "disclose", "campaign", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

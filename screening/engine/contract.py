@@ -62,6 +62,7 @@ __all__ = [
     "FamilyCounts",
     "Counts",
     "Timings",
+    "NumbaCacheRecord",
     "ResolvedInputs",
     "Manifest",
     "ScenarioRecord",
@@ -303,7 +304,15 @@ class Counts:
 
 @dataclass(frozen=True)
 class Timings:
-    """Wall-clock times of a run and how it ran."""
+    """Wall-clock times of a run and how it ran.
+
+    ``backend`` is the cluster kind (``local``, ``dask``, ``slurm`` or ``pbs``); ``workers`` the worker
+    processes that ran chunks (1: the run's own process; for Dask the most workers the scheduler had at once
+    during the run) and ``threads_per_worker`` the numba threads the chunks ran their kernels with (the
+    largest, if workers differed). ``workers_requested`` is what ``[run] workers`` / ``--workers`` asked
+    for (``auto`` or a number; None on a Dask cluster), ``workers_note`` the log line saying what was chosen
+    and why, ``scheduler`` the Dask scheduler's address.
+    """
 
     total_s: float
     loop_s: float
@@ -313,6 +322,25 @@ class Timings:
     backend: str
     workers: int
     threads_per_worker: int
+    workers_requested: str | None = None
+    workers_note: str | None = None
+    scheduler: str | None = None
+
+
+@dataclass(frozen=True)
+class NumbaCacheRecord:
+    """Numba's cache of the screening's kernels as the run found it when it started.
+
+    ``cache_dir`` is ``NUMBA_CACHE_DIR`` (None: numba's default, the ``__pycache__`` beside each kernel
+    module), ``folders`` the folders holding the kernels' cache files, ``cold`` whether kernels had to be
+    compiled (``missing``: those without a current index file; see
+    :mod:`magnetscreen.screening.engine.numba_cache`).
+    """
+
+    cache_dir: str | None
+    folders: list[str]
+    cold: bool
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -354,6 +382,7 @@ class Manifest:
     counts: Counts | None = None
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     timings: Timings | None = None
+    numba_cache: NumbaCacheRecord | None = None
     warnings: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     finished: str | None = None

@@ -23,18 +23,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from magnetscreen.datasets.errors import ConfigError, MagnetscreenError
+from magnetscreen.datasets.errors import MagnetscreenError
 from magnetscreen.datasets.provenance import bytes_sha256, package_version, versions
 from magnetscreen.models.temperature_laws import law_for
 from magnetscreen.screening.engine import contract as c
-from magnetscreen.screening.engine.backends import Backend, choose_backend, run_tasks
-from magnetscreen.screening.engine.config import RunConfig
+from magnetscreen.screening.engine.backends import Usage, check_backend, choose_backend, run_tasks
+from magnetscreen.screening.engine.config import RunConfig, with_cluster_options
 from magnetscreen.screening.engine.enumerate import plans as checked_plans
 from magnetscreen.screening.engine.merge import Merger, explore_list
+from magnetscreen.screening.engine.numba_cache import cache_state
 from magnetscreen.screening.engine.pipeline import COLUMNS, Context, score_batch, take
 from magnetscreen.screening.engine.ranking import Objectives, rank_confidence, rank_order
 from magnetscreen.screening.engine.records import to_json
 from magnetscreen.screening.engine.state import ChunkState
+from magnetscreen.screening.engine.workers import WorkersRequest, check_workers
 
 __all__ = ["ScreeningResult", "screen", "REFERENCE_MAGNETS", "resolve_run_inputs", "DEFAULT_MAX_CANDIDATES",
            "TOP_DISCLOSED", "run_context"]
@@ -343,7 +345,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 Finalizer = Callable[[c.RunData], dict[str, str]]
 
 
-def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | None = None,
+def screen(config: RunConfig, *, out: str | Path | None = None, workers: WorkersRequest | None = None,
            scheduler: str | None = None, dask_workers: int | None = None, models_dir: str | Path | None = None,
            quiet: bool = True, finalize: Finalizer | None = None, max_candidates: int | None = None
            ) -> ScreeningResult:
@@ -356,16 +358,22 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
     config : RunConfig
     out : path, optional
         Run folder (default ``config.output_dir``).
-    workers : int, optional
-        Local worker processes through joblib (default ``config.workers``); 1 runs in this process.
+    workers : int or "auto", optional
+        Local worker processes through joblib (default ``config.workers``, itself ``"auto"`` by default:
+        processes and numba threads from the cores and the work left, see
+        :mod:`magnetscreen.screening.engine.workers`); 1 runs in this process. Used when the cluster
+        (``config.cluster``) is of kind ``local``.
     scheduler : str, optional
-        Address of a Dask scheduler (``tcp://host:8786``); chunks run on its workers.
+        Address of a Dask scheduler (``tcp://host:8786``); chunks run on its workers. Overrides
+        ``config.cluster`` (as ``--scheduler`` does).
     dask_workers : int, optional
-        Start a Dask LocalCluster with this many single-threaded worker processes.
+        Start a Dask LocalCluster with this many single-threaded worker processes. Overrides
+        ``config.cluster`` (as ``--dask-workers`` does).
     models_dir : path, optional
         Model folder (default the shipped models).
     quiet : bool, default=True
-        No progress bar (it is shown only on a terminal anyway).
+        No progress bar (it is shown only on a terminal anyway) and no log lines on stderr (what ``auto``
+        chose, a cluster waiting for workers).
     finalize : callable, optional
         Writes further outputs from the finished run's data before the manifest is marked complete.
     max_candidates : int, optional
@@ -384,14 +392,14 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
     """
     started = time.perf_counter()
     folder = c.RunFolder(out if out is not None else config.output_dir)
-    workers = config.workers if workers is None else workers
-    if workers < 1:
-        raise ConfigError(f"--workers: expected an integer >= 1, got {workers}")
-    if dask_workers is not None and dask_workers < 1:
-        raise ConfigError(f"--dask-workers: expected an integer >= 1, got {dask_workers}")
-    if scheduler is not None and dask_workers is not None:
-        raise ConfigError("give either --scheduler (an existing Dask cluster) or --dask-workers (a local one)")
-    backend = choose_backend(workers, scheduler, dask_workers)
+    workers = check_workers(config.workers if workers is None else workers, "--workers")
+    config = with_cluster_options(config, scheduler=scheduler, dask_workers=dask_workers)
+    check_backend(config.cluster)
+    log = _log(quiet)
+    numba_cache = cache_state()
+    if numba_cache.cold:  # told before the kernels compile, so that a silent minute is explained
+        log(f"numba is compiling the screening's kernels ({len(numba_cache.missing)} not in its cache at "
+            f"{numba_cache.location}; about a minute, once per cache); `magnetscreen warmup` does this ahead of time")
     from magnetscreen.datasets.supply import load_scenario
     from magnetscreen.models.risk import element_price_arrays, element_risk_array, parse_as_of, vintage_warning
     from magnetscreen.models.surrogates import load_surrogates
@@ -422,10 +430,10 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
         manifest = c.Manifest(
             status="running", created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             magnetscreen_version=package_version(), versions=versions(), resume_key=key, inputs=inputs,
-            config=_settings(config, as_of, scenario), models=models.cards)
+            config=_settings(config, as_of, scenario), models=models.cards, numba_cache=numba_cache.record())
         folder.write_manifest(manifest)
         try:
-            return _run(config, folder, manifest, ctx, plans, state, backend, scenario, started, quiet, finalize)
+            return _run(config, folder, manifest, ctx, plans, state, workers, scenario, started, quiet, finalize)
         except (MagnetscreenError, OSError) as exc:
             try:
                 folder.write_manifest(manifest.finish("failed", error=str(exc)))
@@ -434,8 +442,17 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: int | N
             raise
 
 
+def _log(quiet: bool) -> Callable[[str], None]:
+    def log(line: str) -> None:
+        if not quiet:
+            print(f"magnetscreen: {line}", file=sys.stderr, flush=True)
+
+    return log
+
+
 def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Context, plans, state: ChunkState,
-         backend: Backend, scenario, started: float, quiet: bool, finalize: Finalizer | None) -> ScreeningResult:
+         workers: WorkersRequest, scenario, started: float, quiet: bool, finalize: Finalizer | None
+         ) -> ScreeningResult:
     s = config.screen
     tasks = [(i, k) for i, p in enumerate(plans) for k in range(p.n_chunks)]
     merger = Merger(s, [f.name for f in config.families])
@@ -448,16 +465,21 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
         else:
             merger.add(config.families[task[0]].name, result)
             resumed += 1
-    bar = _progress(sum(p.total for p in plans), quiet)
 
     def size(task: tuple[int, int]) -> int:
         return min(plans[task[0]].total, (task[1] + 1) * config.chunk_size) - task[1] * config.chunk_size
+
+    log = _log(quiet)
+    backend = choose_backend(workers, config.cluster, chunks=len(todo), candidates=sum(size(t) for t in todo))
+    log(backend.describe())
+    usage = Usage()
+    bar = _progress(sum(p.total for p in plans), quiet)
 
     if bar is not None:
         waiting = set(todo)
         bar.update(sum(size(t) for t in tasks if t not in waiting))
     t_loop = time.perf_counter()
-    for task, result in run_tasks(ctx, todo, backend):
+    for task, result in run_tasks(ctx, todo, backend, usage, log):
         state.save(task, result)
         merger.add(config.families[task[0]].name, result)
         if bar is not None:
@@ -492,7 +514,10 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
     timings = c.Timings(total_s=time.perf_counter() - started, loop_s=loop_s, chunks=len(tasks),
                         chunks_resumed=resumed,
                         candidates_per_s=counts.enumerated / loop_s if loop_s > 0 else None, backend=backend.kind,
-                        workers=backend.workers, threads_per_worker=backend.threads_per_worker)
+                        workers=usage.workers or backend.workers,
+                        threads_per_worker=usage.threads_per_worker or backend.threads_per_worker,
+                        workers_requested=str(workers) if backend.kind == "local" else None,
+                        workers_note=backend.describe(), scheduler=usage.scheduler)
     warnings = _warnings(counts) + ([supply.vintage_warning] if supply.vintage_warning else [])
     final = manifest.finish("complete", counts=counts, timings=timings, warnings=warnings, outputs=outputs)
     if finalize is not None:

@@ -128,7 +128,8 @@ def take(cols: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.
     out = {}
     for c in COLUMNS:
         if c == "formula" and c not in cols:
-            out[c] = cols["_batch"].take(rows).names()
+            batch: CompositionBatch = cols["_batch"]  # type: ignore[assignment]  # the chunk's batch, see score_chunk
+            out[c] = batch.take(rows).names()
         elif c == "stability_source" and c not in cols:
             out[c] = cols["stability_sources"][cols["stability_row"][rows]]
         elif c == "controlled_elements" and c not in cols:
@@ -247,7 +248,7 @@ def score_chunk(ctx: Context, family_index: int, chunk_index: int, timer: Timer 
     with timer("rank"):
         cols["family"] = np.full(n, plan.family.name, dtype=f"<U{max(1, len(plan.family.name))}")
         cols["candidate_index"] = np.asarray(candidate_index, dtype=np.int64)
-        cols["_batch"] = batch  # formulas are built only for the rows kept (take)
+        cols["_batch"] = batch  # type: ignore[assignment]  # formulas are built only for the rows kept (take)
         masks = requirement_masks(ctx, cols, s.pessimistic_k)
         passed = np.ones(n, dtype=bool)
         for m in masks.values():
