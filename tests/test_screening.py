@@ -219,3 +219,18 @@ def test_bad_run_options_raise_config_errors(tmp_path):
         parse_config({"families": "all", "requirements": {"Tcc": {"min": 1}}}, "t.toml", tmp_path)
     with pytest.raises(ConfigError, match="unknown scenario"):
         parse_config({"families": "all", "supply": {"scenario": "nope"}}, "t.toml", tmp_path)
+
+
+def test_cost_can_be_a_ranking_objective(tmp_path):
+    """With objectives performance and cost, front 1 of the ranking is exactly the set of ranked rows that no
+    other ranked row beats in both (higher performance, lower raw-material cost)."""
+    config = small_config(tmp_path, step=0.25, objectives=["performance", "cost"])
+    result = screen(config, out=tmp_path / "run", report=False)
+    ranked = result.ranked
+    assert len(ranked) > 5 and ranked["cost_usd_per_kg"].notna().all()
+    perf, cost = ranked["performance"].to_numpy(), ranked["cost_usd_per_kg"].to_numpy()
+    free = [not any((perf[j] >= perf[i]) and (cost[j] <= cost[i]) and (perf[j] > perf[i] or cost[j] < cost[i])
+                    for j in range(len(ranked))) for i in range(len(ranked))]
+    assert (ranked["front"].to_numpy() == 1).tolist() == free
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["config"]["objectives"] == \
+        ["performance", "cost"]
