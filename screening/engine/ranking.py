@@ -27,7 +27,7 @@ import numpy as np
 
 from magnetscreen.screening.engine import ranking_kernels as _k
 
-__all__ = ["Objectives", "RISK_COLUMNS", "objective_matrix", "objective_order", "prune", "rank_order",
+__all__ = ["Objectives", "RISK_COLUMNS", "objective_matrix", "objective_order", "dominance", "prune", "rank_order",
            "rank_confidence", "candidate_keys", "MC_DRAWS"]
 
 #: Monte Carlo draws of the rank confidence.
@@ -75,11 +75,62 @@ def objective_order(obj: np.ndarray) -> np.ndarray:
     return np.lexsort(obj.T[::-1]).astype(np.int64)
 
 
+#: Blocks of the divide and conquer at or below this size compare every pair.
+_BLOCK = 48
+
+
+def dominance(obj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dominators of every row (how many rows dominate it) and its Pareto front, for at most three objectives
+    (minimized), in O(n log^2 n): equal to counting and to :func:`ranking_kernels.pareto_front_kernel`.
+
+    Each column is replaced by its rank, equal rows are merged (they never dominate each other) with their
+    multiplicity as a weight, and the distinct rows are solved by divide and conquer in lexicographic order
+    (see :mod:`magnetscreen.screening.engine.ranking_kernels`).
+
+    Returns
+    -------
+    counts, fronts : int64 (n,)
+    """
+    n, k = obj.shape
+    if k > 3:
+        raise ValueError(f"dominance() takes at most 3 objectives, got {k}")
+    ranks = np.zeros((n, 3), dtype=np.int64)
+    for col in range(k):
+        ranks[:, col] = np.unique(obj[:, col], return_inverse=True)[1].reshape(-1)
+    points, inverse, weight = np.unique(ranks, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    b = np.ascontiguousarray(points[:, 1])
+    c = np.ascontiguousarray(points[:, 2])
+    w = weight.astype(np.int64)
+    m = len(points)
+    count = np.zeros(m, dtype=np.int64)
+    front = np.zeros(m, dtype=np.int64)
+    best = np.zeros(m, dtype=np.int64)
+    size = int(c.max()) + 2 if m else 2
+    sums = np.zeros(size, dtype=np.int64)
+    maxes = np.zeros(size, dtype=np.int64)
+
+    def solve(lo: int, hi: int) -> None:
+        if hi - lo <= _BLOCK:
+            _k.dominance_block_kernel(b, c, w, count, front, best, lo, hi)
+            return
+        mid = (lo + hi) // 2
+        solve(lo, mid)
+        _k.dominance_cross_kernel(b, c, w, count, front, best, lo, mid, hi, sums, maxes)
+        solve(mid, hi)
+
+    if m:
+        solve(0, m)
+    return count[inverse], front[inverse]
+
+
 def prune(columns: dict[str, np.ndarray], keep: int, objectives: Objectives) -> np.ndarray:
     """Boolean mask of the rows dominated by fewer than ``keep`` other rows."""
     if len(columns["performance"]) == 0:
         return np.zeros(0, dtype=bool)
     obj = objective_matrix(columns, objectives)
+    if obj.shape[1] <= 3 and not np.isnan(obj).any():
+        return dominance(obj)[0] < keep
     return _k.prune_dominated_kernel(obj, objective_order(obj), int(keep))
 
 
@@ -96,7 +147,8 @@ def rank_order(columns: dict[str, np.ndarray], objectives: Objectives) -> tuple[
     if len(columns["performance"]) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     obj = objective_matrix(columns, objectives)
-    front = _k.pareto_front_kernel(obj, objective_order(obj))
+    fast = obj.shape[1] <= 3 and not np.isnan(obj).any()  # NaN compares false: the one-pass kernel's semantics
+    front = dominance(obj)[1] if fast else _k.pareto_front_kernel(obj, objective_order(obj))
     others = [objectives.column(name, columns) for name in objectives.names[1:] if name != "hree"]
     keys = (columns["candidate_index"], columns["family"], columns["formula"], *others[::-1],
             -np.asarray(columns["performance"], dtype=np.float64), -columns["perf_per_hree"], front)

@@ -116,3 +116,69 @@ def keyed_normals_kernel(keys, seed, n_draws):
             u2 = (b >> np.uint64(11)) * scale  # [0, 1)
             out[i, d] = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
     return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Up to three objectives in O(n log^2 n): divide and conquer over the points in lexicographic order
+# ------------------------------------------------------------------------------------------------------------
+#
+# The points are distinct integer triples (a, b, c) (ranks of the objectives, duplicates merged with a weight),
+# sorted lexicographically. Then j dominates i only if j comes before i, and for j before i it does exactly
+# when b_j <= b_i and c_j <= c_i (a_j <= a_i holds by the order, and distinct points differ somewhere). A block
+# [l, r) is solved by solving [l, mid), adding what [l, mid) contributes to [mid, r) in one sweep by b with a
+# Fenwick tree over c, and solving [mid, r); small blocks compare every pair.
+
+
+@numba.njit(cache=True)
+def dominance_block_kernel(b, c, w, count, front, best, lo, hi):
+    """Inside block [lo, hi), in order: ``count[i] += sum of w[j]`` and ``front[i] = 1 + max(best[i], front[j])``
+    over the earlier j of the block with b_j <= b_i and c_j <= c_i."""
+    for i in range(lo, hi):
+        f = best[i]
+        acc = 0
+        for j in range(lo, i):
+            if b[j] <= b[i] and c[j] <= c[i]:
+                acc += w[j]
+                if front[j] > f:
+                    f = front[j]
+        count[i] += acc
+        front[i] = f + 1
+
+
+@numba.njit(cache=True)
+def dominance_cross_kernel(b, c, w, count, front, best, lo, mid, hi, sums, maxes):
+    """What the left half [lo, mid) contributes to the right half [mid, hi): for each right i, the weights and the
+    largest front of the left j with b_j <= b_i and c_j <= c_i (Fenwick trees ``sums`` and ``maxes`` over c,
+    1-based, all zero on entry and on exit)."""
+    left = lo + np.argsort(b[lo:mid], kind="mergesort")
+    right = mid + np.argsort(b[mid:hi], kind="mergesort")
+    size = sums.shape[0] - 1
+    p = 0
+    for q in range(right.shape[0]):
+        i = right[q]
+        while p < left.shape[0] and b[left[p]] <= b[i]:
+            j = left[p]
+            k = c[j] + 1
+            while k <= size:
+                sums[k] += w[j]
+                if front[j] > maxes[k]:
+                    maxes[k] = front[j]
+                k += k & (-k)
+            p += 1
+        k = c[i] + 1
+        acc = 0
+        f = 0
+        while k > 0:
+            acc += sums[k]
+            if maxes[k] > f:
+                f = maxes[k]
+            k -= k & (-k)
+        count[i] += acc
+        if f > best[i]:
+            best[i] = f
+    for t in range(p):  # clear what was added
+        k = c[left[t]] + 1
+        while k <= size:
+            sums[k] = 0
+            maxes[k] = 0
+            k += k & (-k)
