@@ -36,7 +36,6 @@ proposal bytes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -47,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from magnetscreen.datasets.errors import ConfigError, DataError
-from magnetscreen.datasets.provenance import package_version
+from magnetscreen.datasets.provenance import file_sha256, package_version
 from magnetscreen.models.acquisition import acquisition_values, select_batch
 from magnetscreen.screening.engine.settings import CAMPAIGN_OBJECTIVES as OBJECTIVES
 from magnetscreen.screening.engine.settings import CampaignSettings
@@ -59,10 +58,6 @@ _PROPOSAL_COLUMNS = ("round", "pick", "formula", "family", "candidate_index", "r
                      "mean", "sigma", "why", "Js_T", "Js_T_sigma", "K1_MJm3", "K1_MJm3_sigma", "Tc_K", "Tc_K_sigma",
                      "performance", "performance_sigma", "hree_g_per_kg", "risk_value", "cost_usd_per_kg",
                      "in_domain", "domain_note", "phase_stability", "source")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _load(path: Path, as_of: dt.date | None = None, base_dir: Path | None = None):
@@ -93,7 +88,7 @@ def _meta(folder: Path) -> dict:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
     if meta.get("schema") != SCHEMA:
         raise DataError(f"{path}: schema: expected {SCHEMA!r}, got {meta.get('schema')!r}")
-    digest = _sha256(folder / "config.toml")
+    digest = file_sha256(folder / "config.toml")
     if digest != meta["config_sha256"]:
         raise DataError(f"{folder / 'config.toml'}: changed since the campaign started (sha256 {digest[:12]}, "
                         f"recorded {meta['config_sha256'][:12]}); start a new campaign for a new configuration")
@@ -117,7 +112,7 @@ def init(config_path: str | Path, folder: str | Path, today: dt.date | None = No
     meta = {"schema": SCHEMA, "version": 1, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "magnetscreen_version": package_version(), "config": "config.toml",
             "config_origin": str(config_path.resolve()), "config_dir": str(config_path.resolve().parent),
-            "config_sha256": _sha256(folder / "config.toml"), "as_of": as_of.isoformat(),
+            "config_sha256": file_sha256(folder / "config.toml"), "as_of": as_of.isoformat(),
             "campaign": asdict(settings)}
     (folder / "rounds").mkdir()
     (folder / "measurements").mkdir()
@@ -130,7 +125,7 @@ def _measurements(folder: Path) -> list[dict]:
     for path in sorted((folder / "measurements").glob("[0-9][0-9][0-9].json")):
         info = json.loads(path.read_text(encoding="utf-8"))
         data = folder / "measurements" / info["file"]
-        if _sha256(data) != info["sha256"]:
+        if file_sha256(data) != info["sha256"]:
             raise DataError(f"{data}: changed after it was recorded (sha256 differs from {path.name})")
         out.append(info)
     return out
@@ -154,7 +149,7 @@ def record(folder: str | Path, measurements: str | Path) -> dict:
     folder, source = Path(folder), Path(measurements)
     _meta(folder)
     frame = load_user_dataset(source)  # raises DataError naming the file, line and value
-    digest = _sha256(source)
+    digest = file_sha256(source)
     previous = _measurements(folder)
     for info in previous:
         if info["sha256"] == digest:
@@ -257,7 +252,7 @@ def _propose_round(folder: Path, meta: dict, number: int, infos: list[dict], pro
             "proposed": int(len(proposal)), "measurements": [{"file": i["file"], "sha256": i["sha256"]} for i in infos],
             "models": model_hashes, "run_resume_key": result.manifest.resume_key,
             "config_sha256": meta["config_sha256"], "as_of": meta["as_of"],
-            "proposal_sha256": _sha256(out / "proposal.csv")}
+            "proposal_sha256": file_sha256(out / "proposal.csv")}
 
 
 def _proposed(folder: Path, before: int) -> set[str]:

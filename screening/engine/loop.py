@@ -291,15 +291,14 @@ def _supply(shortlist: pd.DataFrame, explore: pd.DataFrame, ctx: Context, scenar
     zs = np.unique(encode(formulas).elements) if formulas else np.zeros(0, dtype=np.int16)
     present = [symbols[int(z)] for z in zs if z > 0]
     prices: dict[str, dict] = {}
-    if ctx.prices is not None:
-        table = ctx.prices.table.set_index("element")
-        for symbol in present:
-            if symbol in table.index:
-                row = table.loc[symbol]
-                prices[symbol] = {"usd_per_kg": float(row["usd_per_kg"]), "low": float(row["usd_per_kg_low"]),
-                                  "high": float(row["usd_per_kg_high"]), "scale": float(row["scale"]),
-                                  "date": str(row["date"]), "conversion": str(row["conversion"]),
-                                  "source": str(row["source"]), "locator": str(row["locator"])}
+    table = ctx.prices.table.set_index("element")
+    for symbol in present:
+        if symbol in table.index:
+            row = table.loc[symbol]
+            prices[symbol] = {"usd_per_kg": float(row["usd_per_kg"]), "low": float(row["usd_per_kg_low"]),
+                              "high": float(row["usd_per_kg_high"]), "scale": float(row["scale"]),
+                              "date": str(row["date"]), "conversion": str(row["conversion"]),
+                              "source": str(row["source"]), "locator": str(row["locator"])}
     controls = control_records(ctx.as_of, scenario, [shortlist, explore])
     return c.SupplyRecord(
         as_of=ctx.as_of.isoformat(), scenario=_scenario_record(scenario),

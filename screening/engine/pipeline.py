@@ -69,7 +69,7 @@ class Context:
     settings: ScreenSettings
     element_risk: np.ndarray
     as_of: dt.date
-    prices: PriceArrays | None = None
+    prices: PriceArrays
     controlled: tuple[str, ...] = ()  # elements under export control at as_of, in atomic-number order
     models_dir: str | None = None
     all_dir: str | None = None  # folder of the every-candidate Parquet parts, when written
@@ -169,22 +169,13 @@ def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer,
         cols["hree_g_per_kg"] = hree_intensity(batch, ctx.hree_set)
         cols["perf_per_hree"] = cols["performance"] / (cols["hree_g_per_kg"] + s.h0_g_per_kg)
         risk = composition_risk_arrays(batch, ctx.element_risk, s.risk_threshold, ctx.prices)
-        if ctx.prices is not None:
-            cols["risk_value"] = risk["risk_value_weighted"]
-            cols["risk_value_driver"] = element_names(risk["driver_value_weighted_Z"])
-            cost = risk["cost_usd_per_kg"]
-            cols["cost_usd_per_kg"] = cost
-            cols["cost_usd_per_kg_low"] = risk["cost_usd_per_kg_low"]
-            cols["cost_usd_per_kg_high"] = risk["cost_usd_per_kg_high"]
-            cols["cost_priced_fraction"] = risk["priced_mass_fraction"]
-        else:
-            n = len(batch)
-            cols["risk_value"] = np.full(n, np.nan)
-            cols["risk_value_driver"] = np.full(n, "", dtype="<U2")
-            for c in ("cost_usd_per_kg", "cost_usd_per_kg_low", "cost_usd_per_kg_high"):
-                cols[c] = np.full(n, np.nan)
-            cols["cost_priced_fraction"] = np.zeros(n)
-            cost = cols["cost_usd_per_kg"]
+        cols["risk_value"] = risk["risk_value_weighted"]
+        cols["risk_value_driver"] = element_names(risk["driver_value_weighted_Z"])
+        cost = risk["cost_usd_per_kg"]
+        cols["cost_usd_per_kg"] = cost
+        cols["cost_usd_per_kg_low"] = risk["cost_usd_per_kg_low"]
+        cols["cost_usd_per_kg_high"] = risk["cost_usd_per_kg_high"]
+        cols["cost_priced_fraction"] = risk["priced_mass_fraction"]
         bhmax = cols["BHmax_kJm3"]
         with np.errstate(invalid="ignore", divide="ignore"):
             cols["cost_per_BHmax"] = np.where(bhmax > 0, cost / np.where(bhmax > 0, bhmax, 1.0), np.nan)
