@@ -151,30 +151,46 @@ class Surrogate:
 
     def predict_raw(self, X: np.ndarray, batch: CompositionBatch,
                     prototypes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Point prediction, spread and route index of every row (uncalibrated)."""
-        mean, spread = self.predict_learning(X, batch)
-        route = np.zeros(len(mean), dtype=np.int64)
+        """Point prediction, spread and route index of every row (uncalibrated).
+
+        The learned model runs only on the rows it decides: those of a ``learning`` prototype and those whose
+        prior is undefined (on the others its prediction would be replaced by the prior's route).
+        """
+        n = X.shape[0]
+        route = np.zeros(n, dtype=np.int64)
         if self.routes is None or self.prior is None:
+            mean, spread = self.predict_learning(X, batch)
             return mean, spread, route
         if prototypes is None:
             prototypes = prototype_codes(batch)
+        mean = np.empty(n, dtype=np.float64)
+        spread = np.empty(n, dtype=np.float64)
+        learning = np.ones(n, dtype=bool)
         wanted = np.where(self.routes[prototypes] > 0)[0]
-        if len(wanted) == 0:
-            return mean, spread, route
-        prior = self.prior.evaluate(batch.take(wanted), prototypes[wanted])
-        ok = np.isfinite(prior)
-        rows, prior = wanted[ok], prior[ok]
-        chosen = self.routes[prototypes[rows]]
-        hybrid = chosen == ROUTES.index("hybrid")
-        if hybrid.any() and self.residual is not None:
-            r_mean, r_spread = self.residual.predict(X[rows[hybrid]])
-            mean[rows[hybrid]] = prior[hybrid] + r_mean
-            spread[rows[hybrid]] = r_spread
-            route[rows[hybrid]] = ROUTES.index("hybrid")
-        alone = chosen == ROUTES.index("prior")
-        mean[rows[alone]] = prior[alone]
-        spread[rows[alone]] = 0.0
-        route[rows[alone]] = ROUTES.index("prior")
+        if len(wanted):
+            prior = self.prior.evaluate(batch.take(wanted), prototypes[wanted])
+            ok = np.isfinite(prior)
+            rows, prior = wanted[ok], prior[ok]
+            chosen = self.routes[prototypes[rows]]
+            hybrid = chosen == ROUTES.index("hybrid")
+            if self.residual is None:  # a hybrid route without its residual model falls back to learning
+                hybrid[:] = False
+            if hybrid.any():
+                r_mean, r_spread = self.residual.predict(X[rows[hybrid]])
+                mean[rows[hybrid]] = prior[hybrid] + r_mean
+                spread[rows[hybrid]] = r_spread
+                route[rows[hybrid]] = ROUTES.index("hybrid")
+                learning[rows[hybrid]] = False
+            alone = chosen == ROUTES.index("prior")
+            mean[rows[alone]] = prior[alone]
+            spread[rows[alone]] = 0.0
+            route[rows[alone]] = ROUTES.index("prior")
+            learning[rows[alone]] = False
+        if learning.all():
+            mean, spread = self.predict_learning(X, batch)
+        elif learning.any():
+            rows = np.where(learning)[0]
+            mean[rows], spread[rows] = self.predict_learning(X[rows], batch.take(rows))
         return mean, spread, route
 
     def predict(self, X: np.ndarray, batch: CompositionBatch,

@@ -114,3 +114,38 @@ def test_missing_end_member_gives_nan():
     table = _fit({"Nd2Fe14B": 585.0}, "Tc_K")
     got = table.evaluate(encode(["(Nd0.5Dy0.5)2Fe14B", "Nd2Fe14B"]), prototype_codes(["Nd2Fe14B", "Nd2Fe14B"]))
     assert np.isnan(got[0]) and got[1] == 585.0
+
+
+def test_routes_equal_learning_everywhere_then_replaced():
+    """The shipped Tc surrogate runs its forest only on rows the learned route decides; the result equals the
+    naive order (forest on every row, then the prior and residual routes replace their rows), bitwise."""
+    from magnetscreen.descriptors.featurize import featurize
+    from magnetscreen.models.surrogates import ROUTES, load_surrogates, model_matrix
+
+    surrogate = load_surrogates(None).surrogates["Tc_K"]
+    formulas = ["Nd2Fe14B", "Nd1.6Dy0.4Fe13Co1B", "SmCo5", "Sm2Fe17N3", "SmFe11Ti", "Fe", "MnBi", "FeNi",
+                "Pr2Fe14B", "Ce2Fe14B", "Sm2Co17", "LaCo5", "Nd2Co14B", "CeCo5", "YCo5", "ZrFe11Ti"]
+    batch = encode(formulas)
+    descriptors, _ = featurize(batch)
+    X = model_matrix(descriptors)
+    protos = prototype_codes(batch)
+    mean, spread, route = surrogate.predict_raw(X, batch, protos)
+
+    ref_mean, ref_spread = surrogate.ensemble.predict(X)
+    ref_route = np.zeros(len(batch), dtype=np.int64)
+    for i in range(len(batch)):
+        r = surrogate.routes[protos[i]]
+        if r == 0:
+            continue
+        prior = surrogate.prior.evaluate(batch.take(np.array([i])), protos[i:i + 1])[0]
+        if not np.isfinite(prior):
+            continue
+        if r == ROUTES.index("hybrid"):
+            m, s = surrogate.residual.predict(X[i:i + 1])
+            ref_mean[i], ref_spread[i], ref_route[i] = prior + m[0], s[0], r
+        else:
+            ref_mean[i], ref_spread[i], ref_route[i] = prior, 0.0, r
+    assert set(route.tolist()) >= {0, ROUTES.index("hybrid")}
+    np.testing.assert_array_equal(route, ref_route)
+    np.testing.assert_array_equal(mean, ref_mean)
+    np.testing.assert_array_equal(spread, ref_spread)
