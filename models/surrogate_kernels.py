@@ -9,6 +9,57 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: Rows of X per parallel task of :func:`domain_distance_kernel` (the task's scratch arrays are allocated once).
+DOMAIN_CHUNK = 256
+
+
+@numba.njit(cache=True)
+def _target_rows(train_mask, proto_start):
+    """Training rows of each (prototype, target), relative to the prototype's first row: those of prototype q and
+    target t are ``rows[start[q * T + t]:start[q * T + t + 1]]``, in increasing order."""
+    m, n_targets = train_mask.shape
+    n_proto = proto_start.shape[0] - 1
+    start = np.zeros(n_proto * n_targets + 1, dtype=np.int64)
+    rows = np.empty(m * n_targets, dtype=np.int64)
+    top = 0
+    for q in range(n_proto):
+        for t in range(n_targets):
+            for j in range(proto_start[q], proto_start[q + 1]):
+                if train_mask[j, t]:
+                    rows[top] = j - proto_start[q]
+                    top += 1
+            start[q * n_targets + t + 1] = top
+    return rows[:top], start
+
+
+@numba.njit(cache=True)
+def _smallest(values, rows):
+    """Smallest of ``values[rows]`` (inf for no row; NaN values never count), in four interleaved running minima
+    (the minimum does not depend on the order, so this equals a single pass)."""
+    b0 = np.inf
+    b1 = np.inf
+    b2 = np.inf
+    b3 = np.inf
+    n = rows.shape[0]
+    j = 0
+    while j + 4 <= n:
+        v0 = values[rows[j]]
+        v1 = values[rows[j + 1]]
+        v2 = values[rows[j + 2]]
+        v3 = values[rows[j + 3]]
+        b0 = v0 if v0 < b0 else b0
+        b1 = v1 if v1 < b1 else b1
+        b2 = v2 if v2 < b2 else b2
+        b3 = v3 if v3 < b3 else b3
+        j += 4
+    while j < n:
+        v0 = values[rows[j]]
+        b0 = v0 if v0 < b0 else b0
+        j += 1
+    b0 = b1 if b1 < b0 else b0
+    b2 = b3 if b3 < b2 else b2
+    return b2 if b2 < b0 else b0
+
 
 @numba.njit(cache=True, parallel=True)
 def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj, train_resid, train_mask, proto_start):
@@ -23,6 +74,12 @@ def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj,
     a lower bound of the Euclidean distance |z - z_j| that equals it when the training rows span no more
     than k directions. Only training rows of the row's prototype count: the training rows are sorted by
     prototype, and those of prototype q are rows proto_start[q] to proto_start[q + 1] - 1.
+
+    Order of work: the squared distances to all training rows of the prototype are accumulated together, one
+    principal direction at a time over contiguous rows (so the processor does several rows at once); each
+    squared distance is still summed in the order (r - r_j)^2, then directions 0 .. k-1. The smallest squared
+    distance of each target is taken over that target's rows and its square root returned: the square root is
+    monotone, so this equals the smallest of the distances, bitwise.
 
     Parameters
     ----------
@@ -45,38 +102,54 @@ def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj,
     k = components_t.shape[1]
     n_targets = train_mask.shape[1]
     n_proto = proto_start.shape[0] - 1
+    proj_t = np.ascontiguousarray(train_proj.T)
+    rows, rows_start = _target_rows(train_mask, proto_start)
+    width = 0
+    for q in range(n_proto):
+        width = max(width, proto_start[q + 1] - proto_start[q])
     out = np.empty((n, n_targets), dtype=np.float64)
-    for i in numba.prange(n):
-        p = np.zeros(k, dtype=np.float64)
-        total = 0.0
-        for f in range(d):
-            z = (X[i, f] - mean[f]) / scale[f]
-            total += z * z
+    n_chunks = (n + DOMAIN_CHUNK - 1) // DOMAIN_CHUNK
+    for ch in numba.prange(n_chunks):
+        p = np.empty(k, dtype=np.float64)
+        acc = np.empty(width, dtype=np.float64)
+        for i in range(ch * DOMAIN_CHUNK, min(n, (ch + 1) * DOMAIN_CHUNK)):
+            total = 0.0
+            p[:] = 0.0
+            for f in range(d):
+                z = (X[i, f] - mean[f]) / scale[f]
+                total += z * z
+                for c in range(k):
+                    p[c] += components_t[f, c] * z
+            proj = 0.0
             for c in range(k):
-                p[c] += components_t[f, c] * z
-        proj = 0.0
-        for c in range(k):
-            proj += p[c] * p[c]
-        rest = total - proj
-        r = np.sqrt(rest) if rest > 0.0 else 0.0
-        for t in range(n_targets):
-            out[i, t] = np.inf
-        if np.isnan(total):
+                proj += p[c] * p[c]
+            rest = total - proj
+            r = np.sqrt(rest) if rest > 0.0 else 0.0
             for t in range(n_targets):
-                out[i, t] = np.nan
-            continue
-        q = prototypes[i]
-        if q < 0 or q >= n_proto:
-            continue
-        for j in range(proto_start[q], proto_start[q + 1]):
-            acc = (r - train_resid[j]) * (r - train_resid[j])
+                out[i, t] = np.inf
+            if np.isnan(total):
+                for t in range(n_targets):
+                    out[i, t] = np.nan
+                continue
+            q = prototypes[i]
+            if q < 0 or q >= n_proto:
+                continue
+            lo = proto_start[q]
+            m = proto_start[q + 1] - lo
+            a = acc[:m]
+            resid = train_resid[lo:lo + m]
+            for j in range(m):
+                dr = r - resid[j]
+                a[j] = dr * dr
             for c in range(k):
-                diff = p[c] - train_proj[j, c]
-                acc += diff * diff
-            dist = np.sqrt(acc)
+                pc = p[c]
+                coordinate = proj_t[c, lo:lo + m]
+                for j in range(m):
+                    diff = pc - coordinate[j]
+                    a[j] += diff * diff
             for t in range(n_targets):
-                if train_mask[j, t] and dist < out[i, t]:
-                    out[i, t] = dist
+                b = q * n_targets + t
+                out[i, t] = np.sqrt(_smallest(a, rows[rows_start[b]:rows_start[b + 1]]))
     return out
 
 

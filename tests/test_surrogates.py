@@ -95,6 +95,71 @@ def test_domain_kernel_equals_naive_and_is_exact_in_span():
         assert got_full[i, 0] == pytest.approx(min(np.linalg.norm(z - z_train[j]) for j in range(m) if mask[j, 0]))
 
 
+def _naive_domain_distances(X, protos, mean, scale, components, proj, resid, mask, start):
+    """The domain distance in the plain order: per row, per training row, sqrt of the sum in the order
+    (r - r_j)^2, directions 0 .. k-1, then the smallest per target (Python floats, no numpy reductions)."""
+    n_t = mask.shape[1]
+    out = np.full((len(X), n_t), np.inf)
+    for i in range(len(X)):
+        p = [0.0] * components.shape[0]
+        total = 0.0
+        for f in range(X.shape[1]):
+            z = (X[i, f] - mean[f]) / scale[f]
+            total += z * z
+            for c in range(len(p)):
+                p[c] += components[c, f] * z
+        if np.isnan(total):
+            out[i] = np.nan
+            continue
+        rest = total - sum_in_order(v * v for v in p)
+        r = float(np.sqrt(rest)) if rest > 0.0 else 0.0
+        q = protos[i]
+        if q < 0 or q >= len(start) - 1:
+            continue
+        for j in range(start[q], start[q + 1]):
+            acc = (r - resid[j]) * (r - resid[j])
+            for c in range(len(p)):
+                acc += (p[c] - proj[j, c]) * (p[c] - proj[j, c])
+            dist = float(np.sqrt(acc))
+            for t in range(n_t):
+                if mask[j, t] and dist < out[i, t]:
+                    out[i, t] = dist
+    return out
+
+
+def sum_in_order(values):
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_domain_kernel_equals_plain_order_bitwise(seed):
+    """Many training rows per prototype (the kernel's interleaved minima and their remainder), rows outside every
+    prototype, a NaN row, targets with no rows: equal, bitwise, to the plain loop."""
+    rng = np.random.default_rng(seed)
+    d, k_ = 17, 5
+    sizes = [0, 1, 3, 4, 7, 37, 130]
+    start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    m = int(start[-1])
+    mean, scale = rng.normal(size=d), rng.uniform(0.5, 2.0, size=d)
+    q, _ = np.linalg.qr(rng.normal(size=(d, k_)))
+    components = np.ascontiguousarray(q.T)
+    z_train = (rng.normal(size=(m, d)) - mean) / scale
+    proj = np.ascontiguousarray(z_train @ components.T)
+    resid = np.sqrt(np.clip((z_train**2).sum(1) - (proj**2).sum(1), 0, None))
+    mask = rng.random((m, 3)) < np.array([0.9, 0.3, 0.0])
+    X = rng.normal(size=(600, d)) * 2
+    X[5, 3] = np.nan
+    protos = rng.integers(-1, len(sizes) + 1, size=len(X)).astype(np.int64)
+    got = k.domain_distance_kernel(X, protos, mean, scale, np.ascontiguousarray(components.T), proj, resid, mask,
+                                   start)
+    want = _naive_domain_distances(X, protos, mean, scale, components, proj, resid, mask, start)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[5]).all() and np.isinf(np.delete(got[:, 2], 5)).all() and np.isfinite(got[protos == 6, 0]).all()
+
+
 def test_conformal_quantile_by_hand():
     scores = np.arange(1.0, 11.0)  # n = 10: ceil(11 * 0.6827) = 8 -> 8th smallest
     assert _conformal(scores, ONE_SIGMA) == 8.0
