@@ -153,8 +153,9 @@ class Surrogate:
                     prototypes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point prediction, spread and route index of every row (uncalibrated).
 
-        The learned model runs only on the rows it decides: those of a ``learning`` prototype and those whose
-        prior is undefined (on the others its prediction would be replaced by the prior's route).
+        The learned model runs only on the rows it decides (those of a ``learning`` prototype and those whose
+        prior is undefined) when they are at most half of the rows; above that, on every row without copying X,
+        and the other rows' predictions are dropped.
         """
         n = X.shape[0]
         route = np.zeros(n, dtype=np.int64)
@@ -186,9 +187,11 @@ class Surrogate:
             spread[rows[alone]] = 0.0
             route[rows[alone]] = ROUTES.index("prior")
             learning[rows[alone]] = False
-        if learning.all():
-            mean, spread = self.predict_learning(X, batch)
-        elif learning.any():
+        n_learning = int(learning.sum())
+        if 2 * n_learning > n:  # most rows: every row, without copying X (each row's prediction is its own)
+            all_mean, all_spread = self.predict_learning(X, batch)
+            mean[learning], spread[learning] = all_mean[learning], all_spread[learning]
+        elif n_learning:
             rows = np.where(learning)[0]
             mean[rows], spread[rows] = self.predict_learning(X[rows], batch.take(rows))
         return mean, spread, route

@@ -116,15 +116,24 @@ def test_missing_end_member_gives_nan():
     assert np.isnan(got[0]) and got[1] == 585.0
 
 
-def test_routes_equal_learning_everywhere_then_replaced():
-    """The shipped Tc surrogate runs its forest only on rows the learned route decides; the result equals the
-    naive order (forest on every row, then the prior and residual routes replace their rows), bitwise."""
+_ROUTE_FORMULAS = {
+    "mostly learning": ["Nd2Fe14B", "Fe", "MnBi", "FeNi", "Sm2Co17", "Sm2Fe17N3", "SrFe12O19", "Mn0.55Al0.45",
+                        "Fe16N2", "Nd1.6Dy0.4Fe13Co1B", "SmCo5"],
+    "mostly prior routes": ["Nd2Fe14B", "Pr2Fe14B", "Ce2Fe14B", "Nd2Co14B", "SmCo5", "LaCo5", "CeCo5", "YCo5",
+                            "SmFe11Ti", "ZrFe11Ti", "Fe", "MnBi"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(_ROUTE_FORMULAS))
+def test_routes_equal_learning_everywhere_then_replaced(case):
+    """The shipped Tc surrogate runs its forest on the rows the learned route decides (all rows when those are
+    most); the result equals the naive order (forest on every row, then the prior and residual routes replace
+    their rows), bitwise."""
     from magnetscreen.descriptors.featurize import featurize
     from magnetscreen.models.surrogates import ROUTES, load_surrogates, model_matrix
 
     surrogate = load_surrogates(None).surrogates["Tc_K"]
-    formulas = ["Nd2Fe14B", "Nd1.6Dy0.4Fe13Co1B", "SmCo5", "Sm2Fe17N3", "SmFe11Ti", "Fe", "MnBi", "FeNi",
-                "Pr2Fe14B", "Ce2Fe14B", "Sm2Co17", "LaCo5", "Nd2Co14B", "CeCo5", "YCo5", "ZrFe11Ti"]
+    formulas = _ROUTE_FORMULAS[case]
     batch = encode(formulas)
     descriptors, _ = featurize(batch)
     X = model_matrix(descriptors)
@@ -146,6 +155,7 @@ def test_routes_equal_learning_everywhere_then_replaced():
         else:
             ref_mean[i], ref_spread[i], ref_route[i] = prior, 0.0, r
     assert set(route.tolist()) >= {0, ROUTES.index("hybrid")}
+    assert (np.mean(route == 0) > 0.5) == (case == "mostly learning")
     np.testing.assert_array_equal(route, ref_route)
     np.testing.assert_array_equal(mean, ref_mean)
     np.testing.assert_array_equal(spread, ref_spread)
