@@ -42,6 +42,7 @@ import numpy as np
 from magnetscreen.datasets.elements import N_Z, symbol_to_z
 from magnetscreen.descriptors.composition import CompositionLike
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
+from magnetscreen.descriptors.prototype_kernels import group_sums_kernel
 
 __all__ = ["PROTOTYPES", "FAMILY_PROTOTYPE", "prototype_of", "prototype_codes", "family_prototype"]
 
@@ -79,10 +80,7 @@ def _group_matrix() -> np.ndarray:
 def _group_sums(batch: CompositionBatch) -> dict[str, np.ndarray]:
     """Atomic fraction of every group of :data:`_GROUPS` in every row, in one pass over the element columns
     (summed column by column in order, as a row sum of the masked fractions would)."""
-    matrix = _group_matrix()
-    sums = np.zeros((len(batch), len(_GROUPS)))
-    for j in range(batch.elements.shape[1]):
-        sums += matrix[batch.elements[:, j]] * batch.fractions[:, j, None]
+    sums = group_sums_kernel(batch.elements, batch.fractions, _group_matrix())
     return {name: sums[:, g] for g, name in enumerate(_GROUPS)}
 
 

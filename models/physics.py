@@ -181,10 +181,10 @@ def bhmax_bound_kJm3(Js_T):
 def grade_of(muHcj_room_T):
     """Highest sintered-NdFeB grade whose room-temperature coercivity threshold is met ('' if none)."""
     value = np.asarray(muHcj_room_T, dtype=np.float64)
-    out = np.full(value.shape, "", dtype=object)
-    for name, threshold, _ in GRADES:
-        out = np.where(value >= threshold, name, out)
-    return out.astype(str)
+    names = np.array([""] + [name for name, _, _ in GRADES], dtype=str)
+    thresholds = np.array([threshold for _, threshold, _ in GRADES])
+    met = np.searchsorted(thresholds, value, side="right")  # thresholds <= value (they increase)
+    return names[np.where(np.isnan(value), 0, met)]
 
 
 def meets_grade(muHcj_room_T, grade: str, operating_temperature_K: float | None = None):

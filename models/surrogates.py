@@ -268,6 +268,14 @@ def domain_notes(states: np.ndarray, prototypes: np.ndarray, targets: tuple[str,
     code = np.zeros(len(states), dtype=np.int64)
     for t in range(n_t):
         code = code * 3 + states[:, t]
+    table = _note_table(targets)
+    return table[code, np.clip(prototypes, 0, len(PROTOTYPES) - 1)]
+
+
+@lru_cache(maxsize=8)
+def _note_table(targets: tuple[str, ...]) -> np.ndarray:
+    """Fixed-width notes of :func:`domain_notes`, indexed by state code and prototype."""
+    n_t = len(targets)
     table = np.empty((3**n_t, len(PROTOTYPES)), dtype=object)
     for c in range(3**n_t):
         digits, rest = [], c
@@ -278,7 +286,7 @@ def domain_notes(states: np.ndarray, prototypes: np.ndarray, targets: tuple[str,
         for q, proto in enumerate(PROTOTYPES):
             parts = [_DOMAIN_STATES[d].format(target=targets[t], prototype=proto) for t, d in enumerate(digits) if d]
             table[c, q] = "; ".join(parts)
-    return table[code, np.clip(prototypes, 0, len(PROTOTYPES) - 1)].astype(str)
+    return table.astype(str)
 
 
 @dataclass(frozen=True)

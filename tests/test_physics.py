@@ -80,3 +80,19 @@ def test_grades():
     assert not bool(ph.meets_grade(1.9, "SH"))
     with pytest.raises(ValueError, match="unknown grade 'XX'"):
         ph.meets_grade(2.0, "XX")
+
+
+def test_grade_of_equals_the_last_grade_met_in_order():
+    """grade_of looks the grade up by the (increasing) thresholds; the reference walks GRADES in order."""
+    thresholds = [t for _, t, _ in ph.GRADES]
+    assert thresholds == sorted(set(thresholds))
+    values = np.concatenate([np.array(thresholds), np.nextafter(np.array(thresholds), -np.inf),
+                             [np.nan, -np.inf, np.inf, -1.0, 0.0, 1.75, 9.0]])
+    want = []
+    for v in values:
+        name = ""
+        for grade, threshold, _ in ph.GRADES:
+            if v >= threshold:
+                name = grade
+        want.append(name)
+    assert ph.grade_of(values).tolist() == want

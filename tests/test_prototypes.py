@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from magnetscreen.datasets import builtin_families
+from magnetscreen.descriptors import encode
 from magnetscreen.descriptors.enumeration import plan_enumeration
 from magnetscreen.descriptors.prototypes import FAMILY_PROTOTYPE, PROTOTYPES, prototype_of
 
@@ -33,3 +35,19 @@ def test_every_built_in_family_enumerates_its_own_prototype():
         labels = prototype_of(names)
         wrong = [n for n, p in zip(names, labels) if p != FAMILY_PROTOTYPE[family.name]]
         assert not wrong, (family.name, wrong[:5])
+
+
+def test_group_sums_kernel_equals_numpy_column_sums():
+    """The kernel sums each group's fractions column by column, as masked numpy sums in the same order."""
+    from magnetscreen.descriptors.prototype_kernels import group_sums_kernel
+    from magnetscreen.descriptors.prototypes import _group_matrix
+
+    batch = encode(["Nd2Fe14B", "Sm2Fe17N3", "SrFe12O19", "Mn0.55Al0.45", "Fe", "Nd0.7Pr0.2Dy0.1Fe13Co1B1",
+                    "SmFe10.5Co0.5Ti1", "FeNi", "Fe16N2", "MnBi"])
+    matrix = _group_matrix()
+    want = np.zeros((len(batch), matrix.shape[1]))
+    for j in range(batch.elements.shape[1]):
+        want += matrix[batch.elements[:, j]] * batch.fractions[:, j, None]
+    got = group_sums_kernel(batch.elements, batch.fractions, matrix)
+    np.testing.assert_array_equal(got, want)
+    assert got[0, 0] == pytest.approx(2 / 17)  # rare earths of Nd2Fe14B, by hand

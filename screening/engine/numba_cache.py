@@ -43,6 +43,7 @@ SCREENING_KERNELS: dict[str, tuple[str, ...]] = {
     "descriptors.enumeration_kernels": ("enumerate_kernel",),
     "descriptors.featurize_kernels": ("featurize_kernel",),
     "descriptors.hree_kernels": ("hree_intensity_kernel",),
+    "descriptors.prototype_kernels": ("group_sums_kernel",),
     "descriptors.stability_kernels": ("stability_kernel",),
     "models.prior_kernels": ("prior_kernel",),
     "models.risk_kernels": ("composition_risk_kernel",),

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -110,8 +111,13 @@ class ChunkResult:
 
 def element_names(z: np.ndarray) -> np.ndarray:
     """Element symbols of atomic numbers (0 gives the empty string)."""
-    table = np.array(("",) + tuple(element_symbols()[1:]), dtype=object)
-    return table[z].astype(str)
+    return _symbol_table()[z]
+
+
+@lru_cache(maxsize=1)
+def _symbol_table() -> np.ndarray:
+    """Fixed-width symbols indexed by atomic number ("" at 0): indexing it copies fixed-width strings."""
+    return np.array(("",) + tuple(element_symbols()[1:]), dtype=str)
 
 
 def _controlled_names(codes: np.ndarray, controlled: tuple[str, ...]) -> np.ndarray:
