@@ -19,7 +19,7 @@ import numpy as np
 
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
 from magnetscreen.descriptors.featurize import featurize
-from magnetscreen.models.physics import SINTERED, ProcessingRoute, grade_of, performance
+from magnetscreen.models.physics import SINTERED, ProcessingRoute, grade_of, performance, reduced_pair
 from magnetscreen.models.surrogates import REFERENCE_TEMPERATURE_K, TARGETS, SurrogateSet, load_surrogates
 from magnetscreen.models.temperature_laws import law_for
 
@@ -80,9 +80,9 @@ class Conditions:
         return replace(self, kuzmin_s=s, k1_exponent=n, temperature_law="uniform")
 
 
-def _physics(js, k1, tc, conditions: Conditions, T_K: float) -> dict:
+def _physics(js, k1, tc, conditions: Conditions, T_K: float, reduced=None, with_branch: bool = False) -> dict:
     return performance(js, k1, tc, REFERENCE_TEMPERATURE_K, T_K, conditions.kuzmin_s, conditions.route,
-                       conditions.k1_exponent)
+                       conditions.k1_exponent, reduced, with_branch)
 
 
 def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -> dict[str, np.ndarray]:
@@ -108,7 +108,12 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
     means = [np.nan_to_num(pred[t], nan=0.0) for t in TARGETS]
     sigmas = [np.nan_to_num(pred[f"{t}_sigma"], nan=0.0) for t in TARGETS]
     T = conditions.temperature_K
-    central = _physics(means[0], means[1], means[2], conditions, T)
+    # m(T_ref) and m(T) depend on Tc alone: computed once for the central Tc and once for each Tc perturbation
+    # (a clipped Tc gives the same m, as kuzmin_m reads Tc only through Tc > 0 and T / Tc)
+    s_law = conditions.kuzmin_s
+    tc_index = TARGETS.index("Tc_K")
+    reduced = reduced_pair(REFERENCE_TEMPERATURE_K, T, means[tc_index], s_law)
+    central = _physics(means[0], means[1], means[2], conditions, T, reduced, with_branch=True)
     for name, key in DERIVED.items():
         out[name] = central[key]
     out["BHmax_branch"] = central["BHmax_branch"]
@@ -117,13 +122,15 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
         up = [m + (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
         down = [m - (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
         clipped = [np.clip(d, 0.0, None) if j != 1 else d for j, d in enumerate(down)]
-        hi = _physics(up[0], up[1], up[2], conditions, T)
-        lo = _physics(clipped[0], clipped[1], clipped[2], conditions, T)
+        up_reduced = reduced_pair(REFERENCE_TEMPERATURE_K, T, up[tc_index], s_law) if i == tc_index else reduced
+        down_reduced = reduced_pair(REFERENCE_TEMPERATURE_K, T, clipped[tc_index], s_law) if i == tc_index else reduced
+        hi = _physics(up[0], up[1], up[2], conditions, T, up_reduced)
+        lo = _physics(clipped[0], clipped[1], clipped[2], conditions, T, down_reduced)
         for name, key in DERIVED.items():
             variance[name] += ((hi[key] - lo[key]) / 2.0) ** 2
     for name in DERIVED:
         out[f"{name}_sigma"] = np.sqrt(variance[name])
-    room = _physics(means[0], means[1], means[2], conditions, REFERENCE_TEMPERATURE_K)
+    room = _physics(means[0], means[1], means[2], conditions, REFERENCE_TEMPERATURE_K, (reduced[0], reduced[0]))
     out["muHc_room_T"] = room["muHc_T"]
     out["grade"] = grade_of(room["muHc_T"])
     bad = ~np.isfinite(pred[TARGETS[0]]) | ~np.isfinite(pred[TARGETS[1]]) | ~np.isfinite(pred[TARGETS[2]])

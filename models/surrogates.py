@@ -174,9 +174,7 @@ class Surrogate:
             rows, prior = wanted[ok], prior[ok]
             chosen = self.routes[prototypes[rows]]
             hybrid = chosen == ROUTES.index("hybrid")
-            if self.residual is None:  # a hybrid route without its residual model falls back to learning
-                hybrid[:] = False
-            if hybrid.any():
+            if self.residual is not None and hybrid.any():  # without its residual model, hybrid falls back
                 r_mean, r_spread = self.residual.predict(X[rows[hybrid]])
                 mean[rows[hybrid]] = prior[hybrid] + r_mean
                 spread[rows[hybrid]] = r_spread

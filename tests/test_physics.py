@@ -96,3 +96,47 @@ def test_grade_of_equals_the_last_grade_met_in_order():
                 name = grade
         want.append(name)
     assert ph.grade_of(values).tolist() == want
+
+
+def test_derive_equals_one_performance_call_per_evaluation():
+    """derive computes m(T) once per distinct Tc; the reference calls performance() for every evaluation (the
+    central point, each target's sigma up and down, room temperature) and combines them the same way."""
+    from magnetscreen.models.predictions import DERIVED, Conditions, derive
+
+    rng = np.random.default_rng(7)
+    n = 400
+    pred = {"Js_T": rng.uniform(-0.1, 2.0, n), "K1_MJm3": rng.uniform(-3, 8, n), "Tc_K": rng.uniform(-50, 1400, n),
+            "Js_T_sigma": rng.uniform(0, 0.3, n), "K1_MJm3_sigma": rng.uniform(0, 2, n),
+            "Tc_K_sigma": rng.uniform(0, 200, n), "in_domain": rng.random(n) < 0.5}
+    pred["Tc_K_sigma"][:20] = 0.0
+    pred["Tc_K"][20:25] = 0.0
+    pred["Tc_K"][25] = np.nan
+    cond = Conditions(temperature_K=423.15, kuzmin_s=0.7)
+    got = derive(pred, cond)
+
+    targets = ("Js_T", "K1_MJm3", "Tc_K")
+    means = [np.nan_to_num(pred[t], nan=0.0) for t in targets]
+    sigmas = [np.nan_to_num(pred[f"{t}_sigma"], nan=0.0) for t in targets]
+
+    def perf(js, k1, tc, T):
+        return ph.performance(js, k1, tc, 295.0, T, cond.kuzmin_s, cond.route, cond.k1_exponent)
+
+    central = perf(*means, cond.temperature_K)
+    variance = {name: np.zeros(n) for name in DERIVED}
+    for i in range(3):
+        up = [m + (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
+        down = [m - (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
+        down = [np.clip(d, 0.0, None) if j != 1 else d for j, d in enumerate(down)]
+        hi, lo = perf(*up, cond.temperature_K), perf(*down, cond.temperature_K)
+        for name, key in DERIVED.items():
+            variance[name] += ((hi[key] - lo[key]) / 2.0) ** 2
+    bad = ~np.isfinite(pred["Tc_K"])
+    for name, key in DERIVED.items():
+        want, want_sigma = central[key].copy(), np.sqrt(variance[name])
+        want[bad], want_sigma[bad] = np.nan, np.nan
+        np.testing.assert_array_equal(got[name], want)
+        np.testing.assert_array_equal(got[f"{name}_sigma"], want_sigma)
+    np.testing.assert_array_equal(got["BHmax_branch"], central["BHmax_branch"])
+    room = perf(*means, 295.0)
+    np.testing.assert_array_equal(got["muHc_room_T"], room["muHc_T"])
+    assert got["grade"].tolist() == ph.grade_of(room["muHc_T"]).tolist()
