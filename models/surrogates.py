@@ -60,6 +60,7 @@ __all__ = [
     "SurrogateSet",
     "domain_notes",
     "model_matrix",
+    "context_tail",
     "load_surrogates",
     "default_model_dir",
 ]
@@ -94,6 +95,12 @@ def model_matrix(descriptors: np.ndarray, T_K: np.ndarray | float = REFERENCE_TE
     out[:, -2] = T_K
     out[:, -1] = is_dft
     return out
+
+
+def context_tail(T_K: float = REFERENCE_TEMPERATURE_K, is_dft: float = 0.0) -> np.ndarray:
+    """The context columns of :func:`model_matrix` for rows that share them, float64 (2,): a model given the
+    descriptors and this tail predicts as it does on ``model_matrix(descriptors, T_K, is_dft)``."""
+    return np.array([T_K, is_dft], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -141,16 +148,20 @@ class Surrogate:
     residual: FlatEnsemble | None = None
     routes: np.ndarray | None = None
 
-    def predict_learning(self, X: np.ndarray, batch: CompositionBatch) -> tuple[np.ndarray, np.ndarray]:
-        """Point prediction and spread of the learned model alone (spread 0 without an ensemble)."""
+    def predict_learning(self, X: np.ndarray, batch: CompositionBatch,
+                         tail: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Point prediction and spread of the learned model alone (spread 0 without an ensemble).
+
+        ``tail``: the context columns, the same for every row, when X holds the descriptors only
+        (:func:`context_tail`)."""
         if self.ensemble is not None:
-            return self.ensemble.predict(X)
+            return self.ensemble.predict(X, tail)
         value, _ = _k.nearest_phase_kernel(batch.elements, batch.fractions, self.phase_elements,
                                            self.phase_fractions, self.phase_values)
         return value, np.zeros_like(value)
 
-    def predict_raw(self, X: np.ndarray, batch: CompositionBatch,
-                    prototypes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict_raw(self, X: np.ndarray, batch: CompositionBatch, prototypes: np.ndarray | None = None,
+                    tail: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point prediction, spread and route index of every row (uncalibrated).
 
         The learned model runs only on the rows it decides (those of a ``learning`` prototype and those whose
@@ -160,7 +171,7 @@ class Surrogate:
         n = X.shape[0]
         route = np.zeros(n, dtype=np.int64)
         if self.routes is None or self.prior is None:
-            mean, spread = self.predict_learning(X, batch)
+            mean, spread = self.predict_learning(X, batch, tail)
             return mean, spread, route
         if prototypes is None:
             prototypes = prototype_codes(batch)
@@ -175,7 +186,7 @@ class Surrogate:
             chosen = self.routes[prototypes[rows]]
             hybrid = chosen == ROUTES.index("hybrid")
             if self.residual is not None and hybrid.any():  # without its residual model, hybrid falls back
-                r_mean, r_spread = self.residual.predict(X[rows[hybrid]])
+                r_mean, r_spread = self.residual.predict(X[rows[hybrid]], tail)
                 mean[rows[hybrid]] = prior[hybrid] + r_mean
                 spread[rows[hybrid]] = r_spread
                 route[rows[hybrid]] = ROUTES.index("hybrid")
@@ -187,17 +198,18 @@ class Surrogate:
             learning[rows[alone]] = False
         n_learning = int(learning.sum())
         if 2 * n_learning > n:  # most rows: every row, without copying X (each row's prediction is its own)
-            all_mean, all_spread = self.predict_learning(X, batch)
+            all_mean, all_spread = self.predict_learning(X, batch, tail)
             mean[learning], spread[learning] = all_mean[learning], all_spread[learning]
         elif n_learning:
             rows = np.where(learning)[0]
-            mean[rows], spread[rows] = self.predict_learning(X[rows], batch.take(rows))
+            mean[rows], spread[rows] = self.predict_learning(X[rows], batch.take(rows), tail)
         return mean, spread, route
 
-    def predict(self, X: np.ndarray, batch: CompositionBatch,
-                prototypes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and calibrated 1-sigma of the target for the rows of ``X`` (model matrix) / ``batch``."""
-        mean, spread, route = self.predict_raw(X, batch, prototypes)
+    def predict(self, X: np.ndarray, batch: CompositionBatch, prototypes: np.ndarray | None = None,
+                tail: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and calibrated 1-sigma of the target for the rows of ``X`` (model matrix, or descriptors with
+        ``tail``) / ``batch``."""
+        mean, spread, route = self.predict_raw(X, batch, prototypes, tail)
         return mean, self.sigma_scale[route] * (spread + self.sigma_floor[route])
 
 
@@ -301,7 +313,8 @@ class SurrogateSet:
 
     def predict_descriptors(self, descriptors: np.ndarray, batch: CompositionBatch) -> dict[str, np.ndarray]:
         """Predictions for already featurized rows (see :meth:`predict`)."""
-        X = model_matrix(descriptors)
+        X = np.ascontiguousarray(descriptors, dtype=np.float64)
+        tail = context_tail()  # the model matrix's context columns, without copying the descriptors
         prototypes = prototype_codes(batch)
         out: dict[str, np.ndarray] = {"prototype": np.array(PROTOTYPES)[prototypes]}
         distance = self.domain.distances(descriptors, prototypes)
@@ -311,7 +324,7 @@ class SurrogateSet:
         bad = ~np.isfinite(descriptors).all(axis=1)
         for t, target in enumerate(self.domain.targets):
             surrogate = self.surrogates[target]
-            mean, spread, route = surrogate.predict_raw(X, batch, prototypes)
+            mean, spread, route = surrogate.predict_raw(X, batch, prototypes, tail)
             if target == "K1_MJm3":
                 mean = np.where(easy_plane_mask(batch, prototypes), np.minimum(mean, 0.0), mean)
             sigma = surrogate.sigma_scale[route] * (spread + surrogate.sigma_floor[route])

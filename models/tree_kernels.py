@@ -55,13 +55,18 @@ CHECK_FROM_EIGHTHS = 6
 
 
 @numba.njit(cache=True)
-def _load_block(X, lo, m, xt):
-    """Copy rows ``lo .. lo+m-1`` of X (float32 or float64 (n, d)) feature-major into ``xt[:, :m]``
-    (float32 (d, BLOCK)), rounding float64 to float32 as ``astype(np.float32)`` does."""
+def _load_block(X, tail, lo, m, xt):
+    """Copy rows ``lo .. lo+m-1`` of X (float32 or float64 (n, d)) feature-major into ``xt[:d, :m]``, and the
+    ``tail`` values (float64 (e,), the same for every row) into ``xt[d:d + e, :m]`` (xt: float32 (d + e, BLOCK)),
+    rounding float64 to float32 as ``astype(np.float32)`` does."""
     d = X.shape[1]
     for i in range(m):
         for f in range(d):
             xt[f, i] = np.float32(X[lo + i, f])
+    for e in range(tail.shape[0]):
+        value = np.float32(tail[e])
+        for i in range(m):
+            xt[d + e, i] = value
 
 
 @numba.njit(cache=True)
@@ -89,13 +94,16 @@ def _walk_block(xt, m, root, depth, nodes, cur):
 
 
 @numba.njit(cache=True, parallel=True)
-def forest_predict_kernel(X, roots, depths, nodes, value):
+def forest_predict_kernel(X, tail, roots, depths, nodes, value):
     """Mean and standard deviation over the trees of an averaging ensemble (random forest, extra trees).
 
     Parameters
     ----------
     X : float32 or float64 (n, d), C-contiguous
         Rounded to float32 on the fly (as scikit-learn's cast), so a float64 matrix needs no copy.
+    tail : float64 (e,)
+        Values of the features d .. d + e - 1, the same for every row (constant context columns need no
+        copy of X); empty when X holds every feature.
     roots : uint32 (T,)
         Global id of each tree's root.
     depths : int64 (T,)
@@ -114,7 +122,7 @@ def forest_predict_kernel(X, roots, depths, nodes, value):
         deviations from it).
     """
     n = X.shape[0]
-    d = X.shape[1]
+    d = X.shape[1] + tail.shape[0]
     n_trees = roots.shape[0]
     mean = np.empty(n, dtype=np.float64)
     std = np.empty(n, dtype=np.float64)
@@ -125,7 +133,7 @@ def forest_predict_kernel(X, roots, depths, nodes, value):
         preds = np.empty((n_trees, BLOCK), dtype=np.float64)
         for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), BLOCK):
             m = min(n, lo + BLOCK) - lo
-            _load_block(X, lo, m, xt)
+            _load_block(X, tail, lo, m, xt)
             for t in range(n_trees):
                 _walk_block(xt, m, roots[t], depths[t], nodes, cur)
                 for i in range(m):
@@ -145,7 +153,7 @@ def forest_predict_kernel(X, roots, depths, nodes, value):
 
 
 @numba.njit(cache=True, parallel=True)
-def boosting_predict_kernel(X, roots, depths, nodes, value, init, learning_rate):
+def boosting_predict_kernel(X, tail, roots, depths, nodes, value, init, learning_rate):
     """Prediction of a gradient-boosting ensemble: init + sum over stages of learning_rate * tree(x),
     accumulated stage by stage as scikit-learn's ``predict_stages``.
 
@@ -157,7 +165,7 @@ def boosting_predict_kernel(X, roots, depths, nodes, value, init, learning_rate)
     float64 (n,)
     """
     n = X.shape[0]
-    d = X.shape[1]
+    d = X.shape[1] + tail.shape[0]
     n_trees = roots.shape[0]
     out = np.empty(n, dtype=np.float64)
     n_chunks = (n + CHUNK - 1) // CHUNK
@@ -166,7 +174,7 @@ def boosting_predict_kernel(X, roots, depths, nodes, value, init, learning_rate)
         cur = np.empty(BLOCK, dtype=np.uint32)
         for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), BLOCK):
             m = min(n, lo + BLOCK) - lo
-            _load_block(X, lo, m, xt)
+            _load_block(X, tail, lo, m, xt)
             for i in range(m):
                 out[lo + i] = init
             for t in range(n_trees):

@@ -59,13 +59,16 @@ class FlatEnsemble:
     def n_trees(self) -> int:
         return int(self.offset.shape[0] - 1)
 
-    def predict(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, X, tail=None) -> tuple[np.ndarray, np.ndarray]:
         """Prediction and per-tree spread (zeros for boosting) for a feature matrix.
 
         Parameters
         ----------
-        X : array_like of shape (n, n_features)
+        X : array_like of shape (n, n_features), or (n, n_features - len(tail)) with ``tail``
             Rounded to float32, as scikit-learn does (float64 input is rounded on the fly, not copied).
+        tail : array_like of float, optional
+            Values of the last features, the same for every row (so constant columns need not be copied
+            into X).
 
         Returns
         -------
@@ -76,12 +79,14 @@ class FlatEnsemble:
         # float64 is rounded to float32 inside the kernels (same rounding, no copy); anything else is cast
         # straight to float32 here, as scikit-learn does.
         X = np.ascontiguousarray(X, dtype=X.dtype if X.dtype in (np.float32, np.float64) else np.float32)
-        if X.ndim != 2 or X.shape[1] != self.n_features:
-            raise ValueError(f"expected a 2-D feature matrix with {self.n_features} columns, got shape {X.shape}")
+        tail = np.zeros(0) if tail is None else np.ascontiguousarray(tail, dtype=np.float64).reshape(-1)
+        if X.ndim != 2 or X.shape[1] + len(tail) != self.n_features:
+            given = f"shape {X.shape}" + (f" and {len(tail)} tail values" if len(tail) else "")
+            raise ValueError(f"expected a 2-D feature matrix with {self.n_features} columns, got {given}")
         roots, depths, nodes, value = self.node_table()
         if self.kind == "average":
-            return _k.forest_predict_kernel(X, roots, depths, nodes, value)
-        mean = _k.boosting_predict_kernel(X, roots, depths, nodes, value, self.init, self.learning_rate)
+            return _k.forest_predict_kernel(X, tail, roots, depths, nodes, value)
+        mean = _k.boosting_predict_kernel(X, tail, roots, depths, nodes, value, self.init, self.learning_rate)
         return mean, np.zeros_like(mean)
 
     def packed(self) -> tuple[np.ndarray, np.ndarray]:

@@ -104,6 +104,28 @@ def test_malformed_trees_are_refused(tmp_path, data):
         load_ensemble(path)
 
 
+@pytest.mark.parametrize("cls", [RandomForestRegressor, GradientBoostingRegressor])
+def test_constant_tail_columns_equal_sklearn_on_the_full_matrix(cls):
+    """Rows sharing their last features: the descriptors with a ``tail`` predict as scikit-learn on the whole
+    matrix (the model matrix's context columns are not copied)."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 7))
+    X[:, 5] = rng.choice([295.0, 423.15, 300.1], size=400)  # context columns the trees split on
+    X[:, 6] = rng.choice([0.0, 1.0], size=400)
+    y = X[:, 0] + 0.01 * X[:, 5] + X[:, 6] + 0.1 * rng.normal(size=400)
+    model = cls(n_estimators=30, max_depth=6, random_state=0).fit(X, y)
+    flat = flatten(model)
+    assert {5, 6} <= set(flat.feature[flat.left != -1].tolist())
+    X_test = rng.normal(size=(1000, 5)) * 1.3
+    for tail in ([295.0, 0.0], [423.15, 1.0], [300.1, 0.0]):
+        full = np.hstack([X_test, np.tile(tail, (len(X_test), 1))])
+        mean, spread = flat.predict(X_test, tail=np.array(tail))
+        assert np.array_equal(mean, model.predict(full))
+        assert np.array_equal(spread, flat.predict(full)[1])
+    with pytest.raises(ValueError, match="with 7 columns, got shape .* and 1 tail values"):
+        flat.predict(X_test, tail=np.array([295.0]))
+
+
 def test_predict_checks_the_feature_count(data):
     X, y, _ = data
     flat = flatten(RandomForestRegressor(n_estimators=2, random_state=0).fit(X, y))
