@@ -79,6 +79,25 @@ def test_stage_timings_cover_the_real_pipeline():
     np.testing.assert_array_equal(merger.pool["performance"][order], result.ranked["performance"].to_numpy())
 
 
+def test_stage_traffic_counts_inputs_and_outputs_by_hand():
+    """The memory-traffic bound of featurize is the batch read plus the float64 feature matrix written; every
+    stage reads or writes something, and predict reads the whole descriptor matrix."""
+    from magnetscreen.descriptors.featurize import feature_names
+
+    config = bench.bench_config(2048, chunk_size=1024)
+    ctx = bench._context(config)
+    plan = ctx.plan(0)
+    traffic = bench.stage_traffic(ctx, plan, 500)
+    batch = plan.chunk(0).batch.take(slice(0, 500))
+    width = batch.elements.shape[1]
+    batch_bytes = 500 * width * (batch.elements.itemsize + 8 + 8)
+    assert traffic["featurize"] == batch_bytes + 500 * len(feature_names()) * 8
+    assert traffic["enumerate_encode"] == batch_bytes + 500 * 8
+    assert traffic["predict"] > 500 * len(feature_names()) * 8
+    assert set(traffic) == {"enumerate_encode", "featurize", "predict", "physics", "risk", "rank"}
+    assert all(v > 0 for v in traffic.values())
+
+
 def test_timing_does_not_change_the_results():
     from magnetscreen.screening.engine.pipeline import COLUMNS, score_chunk
 

@@ -41,7 +41,8 @@ from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.screening.engine.pipeline import STAGES as PIPELINE_STAGES
 
 __all__ = ["SIZES", "parse_size", "bench_config", "machine_info", "library_versions", "memory_bandwidth",
-           "summarize", "measure_stages", "run_end_to_end", "scaling_counts", "SCHEMA_NAME", "SCHEMA_VERSION",
+           "summarize", "measure_stages", "stage_traffic", "run_end_to_end", "scaling_counts", "SCHEMA_NAME",
+           "SCHEMA_VERSION",
            "STAGES", "DEFAULT_REPEATS", "stage_pass", "StageTimer"]
 
 SCHEMA_NAME = "magnetscreen-bench"
@@ -219,6 +220,41 @@ class StageTimer:
         return False
 
 
+def _numeric_bytes(arrays) -> int:
+    """Bytes of the numeric and boolean arrays among ``arrays`` (strings and objects are not streamed data)."""
+    return int(sum(a.nbytes for a in arrays if isinstance(a, np.ndarray) and a.dtype.kind in "biuf"))
+
+
+def stage_traffic(ctx, plan, size: int) -> dict[str, int]:
+    """Bytes each stage must read and write for the first ``size`` candidates of ``plan``: its inputs read once
+    and its outputs written once (numeric arrays of the real pipeline functions on one chunk).
+
+    The memory-traffic bound of a stage is these bytes over the machine's copy bandwidth: no implementation of
+    the stage can be faster without reading or writing less. ``rank`` reads the scored columns.
+    """
+    from magnetscreen.descriptors.featurize import featurize
+    from magnetscreen.models.predictions import derive
+    from magnetscreen.screening.engine.pipeline import score_batch
+
+    chunk = plan.chunk(0)
+    batch = chunk.batch.take(slice(0, size))
+    batch_bytes = _numeric_bytes((batch.elements, batch.fractions, batch.mass_fractions))
+    descriptors, _ = featurize(batch)
+    pred = ctx.models().predict_descriptors(descriptors, batch)
+    derived = derive(pred, ctx.conditions.for_family(plan.family.name))
+    new_derived = [v for k, v in derived.items() if k not in pred]
+    cols = score_batch(ctx, batch, family=plan.family)
+    risk_cols = [v for k, v in cols.items() if k not in derived]
+    return {
+        "enumerate_encode": batch_bytes + 8 * size,  # the batch and the candidate indexes, written
+        "featurize": batch_bytes + descriptors.nbytes,
+        "predict": descriptors.nbytes + _numeric_bytes(pred.values()),
+        "physics": _numeric_bytes(pred.values()) + _numeric_bytes(new_derived),
+        "risk": batch_bytes + _numeric_bytes(risk_cols),
+        "rank": _numeric_bytes(cols.values()),
+    }
+
+
 def measure_stages(n: int, repeats: int, chunk_size: int = 65536, log=None) -> dict:
     """Time every stage (except end to end) over the first ``n`` benchmark candidates, ``repeats`` times.
 
@@ -253,6 +289,15 @@ def measure_stages(n: int, repeats: int, chunk_size: int = 65536, log=None) -> d
         rec["peak_memory_bytes"] = memory.peak[stage]
         rec["memory_method"] = f"tracemalloc peak on one chunk of {min(n, chunk_size)} candidates"
         stages[stage] = rec
+    traffic = stage_traffic(ctx, plan, min(done, chunk_size))
+    copy_rate = memory_bandwidth(256 * 2**20, 3)["copy_bytes_per_s"]
+    for stage, nbytes in traffic.items():
+        per_candidate = nbytes / min(done, chunk_size) / copy_rate
+        rec = stages[stage]
+        rec["bound"] = {"seconds_per_candidate": per_candidate, "bytes_per_candidate": nbytes / min(done, chunk_size),
+                        "fraction": per_candidate / rec["seconds_per_candidate"]["median"],
+                        "method": "memory traffic: inputs read and outputs written once (numeric arrays of one "
+                        "chunk) at the copy bandwidth measured in the same run"}
     stages["physics"]["note"] = "derive() given the predictions: temperature scaling, coercivity, (BH)max, sigma"
     stages["risk"]["note"] = "HREE intensity and composition supply risk"
     stages["rank"]["note"] = "requirements, per-chunk pruning, streaming merge, final Pareto ranking"

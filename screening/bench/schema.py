@@ -27,7 +27,11 @@ _STAGE = {
                    "seconds": _RANGE, "candidates_per_s": _RANGE, "seconds_per_candidate": _RANGE,
                    "peak_memory_bytes": {"type": "integer", "minimum": 0},
                    "peak_rss_bytes": {"type": "integer", "minimum": 0},
-                   "memory_method": {"type": "string"}, "note": {"type": "string"}},
+                   "memory_method": {"type": "string"}, "note": {"type": "string"},
+                   "bound": {"type": "object", "required": ["seconds_per_candidate", "bytes_per_candidate", "fraction",
+                                                           "method"],
+                             "properties": {"seconds_per_candidate": _POS, "bytes_per_candidate": _POS,
+                                            "fraction": _POS, "method": {"type": "string"}}}},
 }
 _SKIPPED = {"type": "object", "required": ["status", "reason"],
             "properties": {"status": {"enum": ["skipped"]}, "reason": {"type": "string"}}}

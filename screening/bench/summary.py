@@ -42,14 +42,15 @@ def summary_lines(record: dict) -> list[str]:
            "versions: " + ", ".join(f"{k} {v[k] or 'not installed'}" for k in
                                      ("magnetscreen", "numpy", "numba", "scikit-learn", "pymatgen", "matminer", "dask")
                                      if k in v),
-           "", f"{'stage':<22}{'candidates/s (median)':>24}{'min..max':>26}{'us/candidate':>14}{'peak memory':>13}"]
+           "", f"{'stage':<22}{'candidates/s (median)':>24}{'min..max':>26}{'us/candidate':>14}{'peak memory':>13}"
+           f"{'of bound':>10}"]
     for name, s in record["stages"].items():
         r = s["candidates_per_s"]
         peak = s.get("peak_memory_bytes", s.get("peak_rss_bytes"))
         span = f"{r['min']:,.0f}..{r['max']:,.0f}"
         out.append(f"{STAGE_LABELS.get(name, name):<22}{r['median']:>24,.0f}{span:>26}"
                    f"{s['seconds_per_candidate']['median'] * 1e6:>14.3g}"
-                   f"{_mib(peak):>13}")
+                   f"{_mib(peak):>13}" + (f"{100 * s['bound']['fraction']:>9.1f}%" if "bound" in s else ""))
     out.append("")
     out.append("baselines (same run):")
     for key, b in record["baselines"].items():
