@@ -2,17 +2,20 @@
 
 Node table
 ----------
-The kernels walk a *node table*, a record array with one 16-byte record per node (dtype
+The kernels walk a *node table*, a record array with one 8-byte record per node (dtype
 :data:`NODE_DTYPE`), built from scikit-learn's parallel arrays by
-:meth:`magnetscreen.models.trees.FlatEnsemble.node_table`:
+:meth:`magnetscreen.models.trees.FlatEnsemble.node_table`. The nodes of each tree are renumbered in
+depth-first pre-order, left subtree first (:func:`preorder_kernel`), so an inner node's left child is the
+next node and only the right one needs a link:
 
-``feature`` : uint32
-    Split feature (0 at a leaf).
 ``threshold`` : float32
     The largest float32 that is <= scikit-learn's float64 threshold (NaN at a leaf).
-``child`` : uint32 (2,)
-    Global node ids: ``child[1]`` is the left child (taken when ``x <= threshold``), ``child[0]``
-    the right one. A leaf points to itself twice.
+``link`` : uint32
+    ``feature << 24 | (right - node)``: the split feature (0 at a leaf; at most 255) and the distance
+    from the node to its right child (0 at a leaf; less than 2^24 nodes within a tree).
+
+A row at node ``c`` moves to ``c + 1`` (the left child) when ``x[feature] <= threshold``, else to
+``c + (link & 0xFFFFFF)``; a leaf stays where it is.
 
 Split rule and exactness
 ------------------------
@@ -21,8 +24,8 @@ float32 x this holds exactly when ``x <= f`` with f the largest float32 not abov
 x <= t; if x <= t, x is a float32 not above t, so x <= f by the choice of f), so the kernels compare
 in float32 and take the same branch as scikit-learn for every float32 input (NaN-free; a NaN x goes
 right, as in the plain ``<=`` rule). A leaf's threshold is NaN, so ``x <= threshold`` is false and the
-walk stays on the leaf: with this, a tree of depth D is walked in exactly D branch-free steps
-(``child[x <= threshold]`` is an indexed load, not a jump), whatever leaf a row ends in.
+walk stays on the leaf (its right link is 0): with this, a tree of depth D is walked in at most D steps
+with a select, not a jump, whatever leaf a row ends in.
 
 Order of work
 -------------
@@ -40,8 +43,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-#: One node of the node table (16 bytes): see the module docstring.
-NODE_DTYPE = np.dtype([("feature", np.uint32), ("threshold", np.float32), ("child", np.uint32, (2,))])
+#: One node of the node table (8 bytes): see the module docstring.
+NODE_DTYPE = np.dtype([("threshold", np.float32), ("link", np.uint32)])
+
+#: Bits of ``link`` holding the distance to the right child; the feature takes the 8 bits above them.
+OFFSET_BITS = 24
+#: Most features a node table can address, and one more than the largest distance to a right child.
+MAX_FEATURES = 1 << (32 - OFFSET_BITS)
+MAX_OFFSET = 1 << OFFSET_BITS
 
 #: Rows walked together through a tree (their feature-major copy is 64 x 156 float32 = 39 KB, of which a tree
 #: touches the features it splits on). On the shipped forests and the benchmark's 2-14-1 chunk (one thread),
@@ -77,17 +86,21 @@ def _walk_block(xt, m, root, depth, nodes, cur):
     """Leaf ids reached by the m rows of ``xt`` in the tree with root ``root`` and depth ``depth``.
 
     ``nodes`` is the node table (:data:`NODE_DTYPE`); the leaf ids are written to ``cur[:m]`` (uint32).
-    Each level moves every row one step: ``child[1]`` if ``xt[feature, row] <= threshold`` else
-    ``child[0]``; rows already at a leaf stay there. From level ``CHECK_FROM_EIGHTHS / 8 * depth`` on,
-    the walk stops as soon as every row is at a leaf (the remaining levels would change nothing).
+    Each level moves every row one step: to the next node (the left child) if ``xt[feature, row] <=
+    threshold``, else by the right link; rows already at a leaf stay there. From level
+    ``CHECK_FROM_EIGHTHS / 8 * depth`` on, the walk stops as soon as every row is at a leaf (the remaining
+    levels would change nothing).
     """
     for i in range(m):
         cur[i] = root
     check_from = (depth * CHECK_FROM_EIGHTHS) // 8
     for level in range(depth):
         for i in range(m):
-            nd = nodes[cur[i]]
-            cur[i] = nd.child[np.uint32(xt[nd.feature, i] <= nd.threshold)]
+            c = cur[i]
+            nd = nodes[c]
+            link = nd.link
+            feature = link >> np.uint32(OFFSET_BITS)
+            cur[i] = c + np.uint32(1) if xt[feature, i] <= nd.threshold else c + (link & np.uint32(MAX_OFFSET - 1))
         if level >= check_from:
             at_leaves = True
             for i in range(m):
@@ -185,6 +198,43 @@ def boosting_predict_kernel(X, tail, roots, depths, nodes, value, init, learning
                 for i in range(m):
                     out[lo + i] += learning_rate * value[cur[i]]
     return out
+
+
+@numba.njit(cache=True)
+def preorder_kernel(offset, left, right):
+    """Node ids in depth-first pre-order, left subtree first, tree by tree.
+
+    Parameters
+    ----------
+    offset : int64 (T + 1,); left, right : int64 (N,)
+        scikit-learn layout: child ids relative to the tree's first node, -1 at leaves (checked trees, see
+        :func:`tree_depths_kernel`).
+
+    Returns
+    -------
+    int64 (N,)
+        ``order[k]`` is the global id of the node that comes k-th; each tree keeps its range
+        ``offset[t] .. offset[t + 1] - 1`` and starts with its root, and an inner node is followed by its left
+        child.
+    """
+    n = left.shape[0]
+    order = np.empty(n, dtype=np.int64)
+    stack = np.empty(n + 1, dtype=np.int64)
+    pos = 0
+    for t in range(offset.shape[0] - 1):
+        o = offset[t]
+        stack[0] = 0
+        top = 1
+        while top > 0:
+            top -= 1
+            node = stack[top]
+            order[pos] = o + node
+            pos += 1
+            if left[o + node] != -1:
+                stack[top] = right[o + node]
+                stack[top + 1] = left[o + node]
+                top += 2
+    return order
 
 
 @numba.njit(cache=True)

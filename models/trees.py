@@ -115,9 +115,10 @@ class FlatEnsemble:
         depths : ndarray of int64, shape (T,)
             Depth of each tree.
         nodes : ndarray of :data:`~magnetscreen.models.tree_kernels.NODE_DTYPE`, shape (N,)
-            One 16-byte record per node: ``feature``; ``threshold``, the largest float32 not above the
-            float64 threshold (NaN at leaves); ``child`` = (right, left) as global ids (a leaf points to
-            itself). See :mod:`magnetscreen.models.tree_kernels` for why this takes scikit-learn's
+            One 8-byte record per node, the nodes of each tree in depth-first pre-order (left child next):
+            ``threshold``, the largest float32 not above the float64 threshold (NaN at leaves); ``link``,
+            the feature and the distance to the right child (0 at a leaf). See
+            :mod:`magnetscreen.models.tree_kernels` for the layout and why this takes scikit-learn's
             branch for every float32 input.
         value : ndarray of float64, shape (N,)
 
@@ -147,15 +148,25 @@ class FlatEnsemble:
             if np.any(depths < 0):
                 raise ValueError(f"tree {int(np.argmax(depths < 0))} is not a tree (a node has one child, or "
                                  "a node is reached twice)")
+            if self.n_features > _k.MAX_FEATURES:
+                raise ValueError(f"{self.n_features} features: the node table addresses at most {_k.MAX_FEATURES}")
+            if sizes.max(initial=0) > _k.MAX_OFFSET:
+                raise ValueError(f"a tree of {sizes.max()} nodes: the node table links at most {_k.MAX_OFFSET} "
+                                 "nodes within a tree")
             links, numbers = self.packed()
-            ids = np.arange(n_nodes, dtype=np.uint32)
+            order = _k.preorder_kernel(np.ascontiguousarray(self.offset, dtype=np.int64),
+                                       np.ascontiguousarray(self.left, dtype=np.int64),
+                                       np.ascontiguousarray(self.right, dtype=np.int64))
+            position = np.empty(n_nodes, dtype=np.int64)
+            position[order] = np.arange(n_nodes)
+            inner = links[0][order] != -1
+            right = np.where(inner, position[np.where(inner, links[1][order], 0)], np.arange(n_nodes))
+            feature = np.where(inner, links[2][order], 0).astype(np.uint32)
             nodes = np.zeros(n_nodes, dtype=_k.NODE_DTYPE)
-            nodes["feature"] = np.where(inner, self.feature, 0)
-            nodes["threshold"] = np.where(inner, float32_floor(numbers[0]), np.float32(np.nan))
-            nodes["child"][:, 0] = np.where(inner, links[1], ids)
-            nodes["child"][:, 1] = np.where(inner, links[0], ids)
+            nodes["threshold"] = np.where(inner, float32_floor(numbers[0][order]), np.float32(np.nan))
+            nodes["link"] = (feature << np.uint32(_k.OFFSET_BITS)) | (right - np.arange(n_nodes)).astype(np.uint32)
             roots = np.ascontiguousarray(self.offset[:-1], dtype=np.uint32)
-            cached = (roots, depths, nodes, np.ascontiguousarray(numbers[1]))
+            cached = (roots, depths, nodes, np.ascontiguousarray(numbers[1][order]))
             object.__setattr__(self, "_node_table", cached)
         return cached
 

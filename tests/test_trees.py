@@ -337,3 +337,51 @@ def test_input_dtypes_and_layouts_agree(data):
         assert np.array_equal(other[0], mean) and np.array_equal(other[1], spread)
     ints = np.round(X_test * 3).astype(np.int64)
     assert np.array_equal(flat.predict(ints)[0], model.predict(ints))
+
+
+def _preorder_python(flat):
+    order: list[int] = []
+
+    def visit(o, node):
+        order.append(o + node)
+        if flat.left[o + node] != -1:
+            visit(o, int(flat.left[o + node]))
+            visit(o, int(flat.right[o + node]))
+
+    for t in range(flat.n_trees):
+        visit(int(flat.offset[t]), 0)
+    return np.array(order)
+
+
+@pytest.mark.parametrize("name", ["rf", "rf_leaf_nodes", "gb", "stump"])
+def test_node_table_is_preorder_with_the_left_child_next(small_data, name):
+    """The walked table: nodes in pre-order (a recursive Python walk), each inner node's left child next and its
+    right child at the linked distance, features and float32 thresholds carried over, leaves linking to
+    themselves."""
+    X, y = small_data
+    flat = flatten(_models(X, y)[name])
+    order = tree_kernels.preorder_kernel(flat.offset, flat.left, flat.right)
+    assert np.array_equal(order, _preorder_python(flat))
+    roots, _, nodes, value = flat.node_table()
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    assert np.array_equal(roots, flat.offset[:-1]) and np.array_equal(value, flat.value[order])
+    start = np.repeat(flat.offset[:-1], np.diff(flat.offset))
+    for k, node in enumerate(order):
+        link = int(nodes["link"][k])
+        feature, step = link >> tree_kernels.OFFSET_BITS, link & (tree_kernels.MAX_OFFSET - 1)
+        if flat.left[node] == -1:
+            assert step == 0 and feature == 0 and np.isnan(nodes["threshold"][k])
+        else:
+            assert position[start[node] + flat.left[node]] == k + 1
+            assert position[start[node] + flat.right[node]] == k + step
+            assert feature == flat.feature[node]
+            assert nodes["threshold"][k] == float32_floor(np.array([flat.threshold[node]]))[0]
+
+
+def test_node_table_refuses_what_it_cannot_address(data):
+    X, y, _ = data
+    flat = flatten(RandomForestRegressor(n_estimators=2, max_depth=3, random_state=0).fit(X, y))
+    wide = FlatEnsemble(**{**flat.__dict__, "n_features": tree_kernels.MAX_FEATURES + 1})
+    with pytest.raises(ValueError, match="257 features: the node table addresses at most 256"):
+        wide.node_table()

@@ -48,7 +48,8 @@ SCREENING_KERNELS: dict[str, tuple[str, ...]] = {
     "models.prior_kernels": ("prior_kernel",),
     "models.risk_kernels": ("composition_risk_kernel",),
     "models.surrogate_kernels": ("domain_distance_kernel",),
-    "models.tree_kernels": ("forest_predict_kernel", "boosting_predict_kernel", "tree_depths_kernel"),
+    "models.tree_kernels": ("forest_predict_kernel", "boosting_predict_kernel", "tree_depths_kernel",
+                            "preorder_kernel"),
     "screening.engine.ranking_kernels": ("prune_dominated_kernel", "pareto_front_kernel", "keyed_normals_kernel"),
 }
 
