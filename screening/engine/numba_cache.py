@@ -37,7 +37,9 @@ __all__ = ["SCREENING_KERNELS", "CacheState", "use_cache_dir", "cache_state", "k
 #: (``enumerate_kernel`` calls ``unrank_bounded_composition``, for instance) are compiled and cached with them,
 #: and a caller loaded from the cache needs no compiled callee. ``tests/test_warm_start.py`` checks that a
 #: screening on a warm cache loads exactly these; the warm-up compiles exactly the signatures a run of the
-#: whole embedded default compiles.
+#: whole embedded default compiles. The one-pass ranking kernels (``prune_dominated_kernel``,
+#: ``pareto_front_kernel``) run only for four or more objectives or NaN objectives: a run that needs them compiles
+#: them (a few seconds) the first time.
 SCREENING_KERNELS: dict[str, tuple[str, ...]] = {
     "descriptors.encoding_kernels": ("mass_fractions_kernel", "canonical_units_kernel", "format_names_kernel"),
     "descriptors.enumeration_kernels": ("enumerate_kernel",),
@@ -46,11 +48,11 @@ SCREENING_KERNELS: dict[str, tuple[str, ...]] = {
     "descriptors.prototype_kernels": ("group_sums_kernel",),
     "descriptors.stability_kernels": ("stability_kernel",),
     "models.prior_kernels": ("prior_kernel",),
-    "models.risk_kernels": ("composition_risk_kernel",),
+    "models.risk_kernels": ("composition_risk_kernel", "value_risk_cost_kernel", "element_set_code_kernel"),
     "models.surrogate_kernels": ("domain_distance_kernel",),
     "models.tree_kernels": ("forest_predict_kernel", "boosting_predict_kernel", "tree_depths_kernel",
                             "preorder_kernel"),
-    "screening.engine.ranking_kernels": ("prune_dominated_kernel", "pareto_front_kernel", "keyed_normals_kernel"),
+    "screening.engine.ranking_kernels": ("dominance_block_kernel", "dominance_cross_kernel", "keyed_normals_kernel"),
 }
 
 
