@@ -61,7 +61,43 @@ def _smallest(values, rows):
     return b2 if b2 < b0 else b0
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
+def _project(z, components_t, p):
+    """``p[c] = sum over f of components_t[f, c] * z[f]``, summed over f in order from 0.0, eight directions at a
+    time in scalar accumulators (the same sums as one accumulator array, kept in registers)."""
+    d, k = components_t.shape
+    c = 0
+    while c + 8 <= k:
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        for f in range(d):
+            zf = z[f]
+            row = components_t[f, c:c + 8]
+            a0 += row[0] * zf
+            a1 += row[1] * zf
+            a2 += row[2] * zf
+            a3 += row[3] * zf
+            a4 += row[4] * zf
+            a5 += row[5] * zf
+            a6 += row[6] * zf
+            a7 += row[7] * zf
+        p[c] = a0
+        p[c + 1] = a1
+        p[c + 2] = a2
+        p[c + 3] = a3
+        p[c + 4] = a4
+        p[c + 5] = a5
+        p[c + 6] = a6
+        p[c + 7] = a7
+        c += 8
+    while c < k:
+        a0 = 0.0
+        for f in range(d):
+            a0 += components_t[f, c] * z[f]
+        p[c] = a0
+        c += 1
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj, train_resid, train_mask, proto_start):
     """Distance of each row of X to the nearest training row of its prototype, per target, in descriptor space.
 
@@ -75,11 +111,15 @@ def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj,
     than k directions. Only training rows of the row's prototype count: the training rows are sorted by
     prototype, and those of prototype q are rows proto_start[q] to proto_start[q + 1] - 1.
 
-    Order of work: the squared distances to all training rows of the prototype are accumulated together, one
-    principal direction at a time over contiguous rows (so the processor does several rows at once); each
-    squared distance is still summed in the order (r - r_j)^2, then directions 0 .. k-1. The smallest squared
-    distance of each target is taken over that target's rows and its square root returned: the square root is
-    monotone, so this equals the smallest of the distances, bitwise.
+    ``scale`` must be positive (the model-file loader checks it): the kernel divides under numpy's error model,
+    without a zero test per element.
+
+    Order of work: each row's standardized values are computed once; the projections are summed over the
+    descriptors in order, eight directions at a time in registers. The squared distances to all training rows
+    of the prototype are accumulated together, one principal direction at a time over contiguous rows (so the
+    processor does several rows at once); each squared distance is still summed in the order (r - r_j)^2, then
+    directions 0 .. k-1. The smallest squared distance of each target is taken over that target's rows and its
+    square root returned: the square root is monotone, so this equals the smallest of the distances, bitwise.
 
     Parameters
     ----------
@@ -111,15 +151,16 @@ def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj,
     n_chunks = (n + DOMAIN_CHUNK - 1) // DOMAIN_CHUNK
     for ch in numba.prange(n_chunks):
         p = np.empty(k, dtype=np.float64)
+        z = np.empty(d, dtype=np.float64)
         acc = np.empty(width, dtype=np.float64)
         for i in range(ch * DOMAIN_CHUNK, min(n, (ch + 1) * DOMAIN_CHUNK)):
+            x = X[i]
             total = 0.0
-            p[:] = 0.0
             for f in range(d):
-                z = (X[i, f] - mean[f]) / scale[f]
-                total += z * z
-                for c in range(k):
-                    p[c] += components_t[f, c] * z
+                zf = (x[f] - mean[f]) / scale[f]
+                z[f] = zf
+                total += zf * zf
+            _project(z, components_t, p)
             proj = 0.0
             for c in range(k):
                 proj += p[c] * p[c]
