@@ -317,7 +317,9 @@ def _child(spec: dict) -> dict:
     scheduler = spec.get("scheduler")
     warm = max(workers, dask_workers or 1)
     with tempfile.TemporaryDirectory() as tmp:
-        screen(bench_config(warm * 1024, 1024), out=Path(tmp) / "warm", workers=warm)
+        # the warm-up goes through the backend being measured: a scheduler's workers load the models and the
+        # numba caches before the timing, as the joblib pool does (a LocalCluster is new in every run anyway)
+        screen(bench_config(warm * 1024, 1024), out=Path(tmp) / "warm", workers=warm, scheduler=scheduler)
         runs = []
         for r in range(int(spec["repeats"])):
             out = Path(tmp) / f"run{r}"
@@ -337,8 +339,8 @@ def run_end_to_end(n: int, repeats: int, *, workers: int = 1, dask_workers: int 
                    scheduler: str | None = None, chunk_size: int = 65536, timeout_s: float | None = None) -> dict:
     """End-to-end screenings of ``n`` benchmark candidates in a fresh Python process.
 
-    The process first runs a small warm-up screening (numba caches, worker pool), then ``repeats`` runs of
-    :func:`screen` (``report=False``, results in a temporary folder).
+    The process first runs a small warm-up screening through the same backend (numba caches, worker pool or the
+    scheduler's workers), then ``repeats`` runs of :func:`screen` (``report=False``, results in a temporary folder).
 
     Returns
     -------
