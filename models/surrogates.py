@@ -166,7 +166,7 @@ class Surrogate:
 
         The learned model runs only on the rows it decides (those of a ``learning`` prototype and those whose
         prior is undefined) when they are at most half of the rows; above that, on every row without copying X,
-        and the other rows' predictions are dropped.
+        and the prior and hybrid routes replace their rows.
         """
         n = X.shape[0]
         route = np.zeros(n, dtype=np.int64)
@@ -175,34 +175,43 @@ class Surrogate:
             return mean, spread, route
         if prototypes is None:
             prototypes = prototype_codes(batch)
-        mean = np.empty(n, dtype=np.float64)
-        spread = np.empty(n, dtype=np.float64)
-        learning = np.ones(n, dtype=bool)
+        # the rows a prior decides: (rows, prior value, route) of the hybrid and prior routes
+        decided: list[tuple[np.ndarray, np.ndarray, int]] = []
         wanted = np.where(self.routes[prototypes] > 0)[0]
         if len(wanted):
-            prior = self.prior.evaluate(batch.take(wanted), prototypes[wanted])
+            everyone = len(wanted) == n
+            prior = self.prior.evaluate(batch if everyone else batch.take(wanted),
+                                        prototypes if everyone else prototypes[wanted])
             ok = np.isfinite(prior)
             rows, prior = wanted[ok], prior[ok]
             chosen = self.routes[prototypes[rows]]
-            hybrid = chosen == ROUTES.index("hybrid")
-            if self.residual is not None and hybrid.any():  # without its residual model, hybrid falls back
-                r_mean, r_spread = self.residual.predict(X[rows[hybrid]], tail)
-                mean[rows[hybrid]] = prior[hybrid] + r_mean
-                spread[rows[hybrid]] = r_spread
-                route[rows[hybrid]] = ROUTES.index("hybrid")
-                learning[rows[hybrid]] = False
-            alone = chosen == ROUTES.index("prior")
-            mean[rows[alone]] = prior[alone]
-            spread[rows[alone]] = 0.0
-            route[rows[alone]] = ROUTES.index("prior")
-            learning[rows[alone]] = False
-        n_learning = int(learning.sum())
-        if 2 * n_learning > n:  # most rows: every row, without copying X (each row's prediction is its own)
-            all_mean, all_spread = self.predict_learning(X, batch, tail)
-            mean[learning], spread[learning] = all_mean[learning], all_spread[learning]
-        elif n_learning:
-            rows = np.where(learning)[0]
-            mean[rows], spread[rows] = self.predict_learning(X[rows], batch.take(rows), tail)
+            for name in ("hybrid", "prior"):
+                which = chosen == ROUTES.index(name)
+                if name == "hybrid" and self.residual is None:  # without its residual model, hybrid falls back
+                    continue
+                if which.any():
+                    decided.append((rows[which], prior[which], ROUTES.index(name)))
+        n_decided = sum(len(r) for r, _, _ in decided)
+        if 2 * (n - n_decided) > n:  # the learned model decides most rows: run it on every row (no copy of X)
+            mean, spread = self.predict_learning(X, batch, tail)
+        else:
+            mean, spread = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64)
+            learning = np.ones(n, dtype=bool)
+            for rows, _, _ in decided:
+                learning[rows] = False
+            if learning.any():
+                rows = np.where(learning)[0]
+                mean[rows], spread[rows] = self.predict_learning(X[rows], batch.take(rows), tail)
+        for rows, prior, code in decided:
+            if code == ROUTES.index("hybrid"):
+                assert self.residual is not None
+                r_mean, r_spread = self.residual.predict(X[rows], tail)
+                mean[rows] = prior + r_mean
+                spread[rows] = r_spread
+            else:
+                mean[rows] = prior
+                spread[rows] = 0.0
+            route[rows] = code
         return mean, spread, route
 
     def predict(self, X: np.ndarray, batch: CompositionBatch, prototypes: np.ndarray | None = None,
