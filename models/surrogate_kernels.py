@@ -98,7 +98,8 @@ def _project(z, components_t, p):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj, train_resid, train_mask, proto_start):
+def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj, train_resid, train_mask, proto_start,
+                           finite):
     """Distance of each row of X to the nearest training row of its prototype, per target, in descriptor space.
 
     Each row is standardized, z = (x - mean) / scale, and split into its projection p = C z on the k
@@ -131,6 +132,8 @@ def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj,
     train_proj : float64 (m, k); train_resid : float64 (m,)
     train_mask : bool (m, T), True where training row j belongs to target t
     proto_start : int64 (P + 1,), non-decreasing, proto_start[0] = 0, proto_start[P] = m
+    finite : bool (n,), written: whether every value of the row of X is finite (the kernel reads them all
+        anyway, so this costs no second pass over X)
 
     Returns
     -------
@@ -156,10 +159,13 @@ def domain_distance_kernel(X, prototypes, mean, scale, components_t, train_proj,
         for i in range(ch * DOMAIN_CHUNK, min(n, (ch + 1) * DOMAIN_CHUNK)):
             x = X[i]
             total = 0.0
+            spread = 0.0
             for f in range(d):
+                spread += x[f] * 0.0  # NaN when x[f] is NaN or infinite, else 0
                 zf = (x[f] - mean[f]) / scale[f]
                 z[f] = zf
                 total += zf * zf
+            finite[i] = spread == 0.0
             _project(z, components_t, p)
             proj = 0.0
             for c in range(k):

@@ -249,14 +249,18 @@ class Domain:
     thresholds: np.ndarray
     proto_start: np.ndarray
 
-    def distances(self, descriptors: np.ndarray, prototypes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    def distances(self, descriptors: np.ndarray, prototypes: np.ndarray, mask: np.ndarray | None = None,
+                  finite: np.ndarray | None = None) -> np.ndarray:
         """Distance of each row to the nearest training composition of its prototype, per target: float64
-        (n, n_targets) (inf where the target has no training composition of that prototype)."""
+        (n, n_targets) (inf where the target has no training composition of that prototype). ``finite`` (bool
+        (n,), optional) receives whether each row's descriptors are all finite."""
         X = np.ascontiguousarray(descriptors, dtype=np.float64)
+        if finite is None:
+            finite = np.empty(len(X), dtype=bool)
         return _k.domain_distance_kernel(X, np.ascontiguousarray(prototypes, dtype=np.int64), self.mean, self.scale,
                                          np.ascontiguousarray(self.components.T), self.train_proj, self.train_resid,
                                          self.train_mask if mask is None else np.ascontiguousarray(mask),
-                                         self.proto_start)
+                                         self.proto_start, finite)
 
     def project(self, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Projection and residual norm of rows (used to build the training arrays)."""
@@ -326,11 +330,12 @@ class SurrogateSet:
         tail = context_tail()  # the model matrix's context columns, without copying the descriptors
         prototypes = prototype_codes(batch)
         out: dict[str, np.ndarray] = {"prototype": np.array(PROTOTYPES)[prototypes]}
-        distance = self.domain.distances(descriptors, prototypes)
+        finite = np.empty(len(batch), dtype=bool)
+        distance = self.domain.distances(descriptors, prototypes, finite=finite)
         has_rows = self.domain.has_rows()[prototypes]
         in_domain = np.ones(len(batch), dtype=bool)
         states = np.zeros((len(batch), len(self.domain.targets)), dtype=np.int64)
-        bad = ~np.isfinite(descriptors).all(axis=1)
+        bad = ~finite
         for t, target in enumerate(self.domain.targets):
             surrogate = self.surrogates[target]
             mean, spread, route = surrogate.predict_raw(X, batch, prototypes, tail)
