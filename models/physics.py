@@ -38,6 +38,7 @@ __all__ = [
     "reduced_pair",
     "scale_js",
     "scale_k1",
+    "k1_power",
     "anisotropy_field_T",
     "hardness_kappa",
     "coercivity_T",
@@ -130,10 +131,17 @@ def scale_k1(K1_ref_MJm3, T_ref_K, T_K, Tc_K, s, exponent=3.0, reduced=None):
 
     ``reduced``: as in :func:`scale_js`.
     """
-    m_ref, m = reduced_pair(T_ref_K, T_K, Tc_K, s) if reduced is None else reduced
+    reduced = reduced_pair(T_ref_K, T_K, Tc_K, s) if reduced is None else reduced
+    return np.asarray(K1_ref_MJm3, dtype=np.float64) * k1_power(reduced, exponent)
+
+
+def k1_power(reduced, exponent=3.0):
+    """[m(T)/m(T_ref)]^exponent of :func:`scale_k1`, from ``reduced`` = (m(T_ref), m(T)); 0 where the ratio is 0
+    (at or above Tc, and where m(T_ref) is 0), also for a negative exponent (MnBi's -5), which would give 1/0."""
+    m_ref, m = reduced
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(m_ref > 0, m / m_ref, 0.0)
-    return np.asarray(K1_ref_MJm3, dtype=np.float64) * ratio ** np.asarray(exponent, dtype=np.float64)
+        return np.where(ratio > 0, ratio ** np.asarray(exponent, dtype=np.float64), 0.0)
 
 
 def anisotropy_field_T(K1_MJm3, Js_T):

@@ -19,7 +19,8 @@ import numpy as np
 
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
 from magnetscreen.descriptors.featurize import featurize
-from magnetscreen.models.physics import SINTERED, ProcessingRoute, grade_of, performance, reduced_pair
+from magnetscreen.models.physics import MU0, SINTERED, ProcessingRoute, grade_of, k1_power, reduced_pair
+from magnetscreen.models.physics_kernels import BRANCHES, METRICS, derive_kernel
 from magnetscreen.models.surrogates import REFERENCE_TEMPERATURE_K, TARGETS, SurrogateSet, load_surrogates
 from magnetscreen.models.temperature_laws import law_for
 
@@ -80,11 +81,6 @@ class Conditions:
         return replace(self, kuzmin_s=s, k1_exponent=n, temperature_law="uniform")
 
 
-def _physics(js, k1, tc, conditions: Conditions, T_K: float, reduced=None, with_branch: bool = False) -> dict:
-    return performance(js, k1, tc, REFERENCE_TEMPERATURE_K, T_K, conditions.kuzmin_s, conditions.route,
-                       conditions.k1_exponent, reduced, with_branch)
-
-
 def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -> dict[str, np.ndarray]:
     """Magnet performance at ``conditions.temperature_K`` from the surrogates' predictions.
 
@@ -102,37 +98,32 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
         temperature with ``_sigma``; ``BHmax_branch`` (str); ``muHc_room_T`` and ``grade`` (the
         sintered-NdFeB grade met by mu0 Hc at 295 K, "" if none).
     """
-    n = len(pred[TARGETS[0]])
     out = {k: pred[k] for k in (*TARGETS, *(f"{t}_sigma" for t in TARGETS), "in_domain")}
     out.update({k: pred[k] for k in ("prototype", "domain_note") if k in pred})
     means = [np.nan_to_num(pred[t], nan=0.0) for t in TARGETS]
     sigmas = [np.nan_to_num(pred[f"{t}_sigma"], nan=0.0) for t in TARGETS]
     T = conditions.temperature_K
-    # m(T_ref) and m(T) depend on Tc alone: computed once for the central Tc and once for each Tc perturbation
-    # (a clipped Tc gives the same m, as kuzmin_m reads Tc only through Tc > 0 and T / Tc)
-    s_law = conditions.kuzmin_s
-    tc_index = TARGETS.index("Tc_K")
-    reduced = reduced_pair(REFERENCE_TEMPERATURE_K, T, means[tc_index], s_law)
-    central = _physics(means[0], means[1], means[2], conditions, T, reduced, with_branch=True)
+    s_law, exponent, route = conditions.kuzmin_s, conditions.k1_exponent, conditions.route
+    js, k1, tc = (means[TARGETS.index(t)] for t in ("Js_T", "K1_MJm3", "Tc_K"))
+    sigma_tc = sigmas[TARGETS.index("Tc_K")]
+    # m(T_ref) and m(T) depend on Tc alone: once for the central Tc and once for each Tc perturbation (the moves
+    # of Js and K1 keep the central Tc: tc + 0.0, and max(tc - 0.0, 0), which kuzmin_m reads as tc). The pow and
+    # cbrt parts run in numpy, the rest of every evaluation in one kernel pass (the same numbers as performance())
+    reduced = reduced_pair(REFERENCE_TEMPERATURE_K, T, tc, s_law)
+    up = reduced_pair(REFERENCE_TEMPERATURE_K, T, tc + sigma_tc, s_law)
+    down = reduced_pair(REFERENCE_TEMPERATURE_K, T, np.clip(tc - sigma_tc, 0.0, None), s_law)
+    power = np.stack([k1_power(pair, exponent) for pair in (reduced, up, down, (reduced[0], reduced[0]))])
+    central, sigma, hc_room, branch = derive_kernel(
+        np.ascontiguousarray(js), np.ascontiguousarray(k1), np.ascontiguousarray(sigmas[TARGETS.index("Js_T")]),
+        np.ascontiguousarray(sigmas[TARGETS.index("K1_MJm3")]), np.stack([*reduced, *up, *down]), power,
+        float(route.alpha), float(route.n_eff), float(route.remanence_factor), float(MU0))
     for name, key in DERIVED.items():
-        out[name] = central[key]
-    out["BHmax_branch"] = central["BHmax_branch"]
-    variance = {name: np.zeros(n) for name in DERIVED}
-    for i in range(len(TARGETS)):
-        up = [m + (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
-        down = [m - (s if j == i else 0.0) for j, (m, s) in enumerate(zip(means, sigmas))]
-        clipped = [np.clip(d, 0.0, None) if j != 1 else d for j, d in enumerate(down)]
-        up_reduced = reduced_pair(REFERENCE_TEMPERATURE_K, T, up[tc_index], s_law) if i == tc_index else reduced
-        down_reduced = reduced_pair(REFERENCE_TEMPERATURE_K, T, clipped[tc_index], s_law) if i == tc_index else reduced
-        hi = _physics(up[0], up[1], up[2], conditions, T, up_reduced)
-        lo = _physics(clipped[0], clipped[1], clipped[2], conditions, T, down_reduced)
-        for name, key in DERIVED.items():
-            variance[name] += ((hi[key] - lo[key]) / 2.0) ** 2
-    for name in DERIVED:
-        out[f"{name}_sigma"] = np.sqrt(variance[name])
-    room = _physics(means[0], means[1], means[2], conditions, REFERENCE_TEMPERATURE_K, (reduced[0], reduced[0]))
-    out["muHc_room_T"] = room["muHc_T"]
-    out["grade"] = grade_of(room["muHc_T"])
+        q = METRICS.index(key)
+        out[name] = np.ascontiguousarray(central[:, q])
+        out[f"{name}_sigma"] = np.ascontiguousarray(sigma[:, q])
+    out["BHmax_branch"] = np.array(BRANCHES)[branch]
+    out["muHc_room_T"] = hc_room
+    out["grade"] = grade_of(hc_room)
     bad = ~np.isfinite(pred[TARGETS[0]]) | ~np.isfinite(pred[TARGETS[1]]) | ~np.isfinite(pred[TARGETS[2]])
     if bad.any():
         for name in DERIVED:

@@ -98,20 +98,36 @@ def test_grade_of_equals_the_last_grade_met_in_order():
     assert ph.grade_of(values).tolist() == want
 
 
-def test_derive_equals_one_performance_call_per_evaluation():
-    """derive computes m(T) once per distinct Tc; the reference calls performance() for every evaluation (the
-    central point, each target's sigma up and down, room temperature) and combines them the same way."""
+_DERIVE_CASES = [
+    dict(temperature_K=423.15, kuzmin_s=0.7),
+    dict(temperature_K=353.0, kuzmin_s=1.63, k1_exponent=1.58),
+    dict(temperature_K=500.0, kuzmin_s=0.56, k1_exponent=-5.0, route=ph.ProcessingRoute(alpha=0.6, n_eff=0.8,
+                                                                                         remanence_factor=0.95)),
+    dict(temperature_K=295.0, kuzmin_s=0.3, k1_exponent=2.75),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_DERIVE_CASES)))
+def test_derive_equals_one_performance_call_per_evaluation(case):
+    """derive computes m(T) once per distinct Tc and the rest of every evaluation in one kernel pass; the
+    reference calls numpy's performance() for every evaluation (the central point, each target's sigma up and
+    down, room temperature) and combines them the same way: equal bitwise, signed zeros included (negative Js
+    predictions above Tc give -0.0 before the floor at 0)."""
     from magnetscreen.models.predictions import DERIVED, Conditions, derive
 
-    rng = np.random.default_rng(7)
-    n = 400
+    rng = np.random.default_rng(7 + case)
+    n = 600
     pred = {"Js_T": rng.uniform(-0.1, 2.0, n), "K1_MJm3": rng.uniform(-3, 8, n), "Tc_K": rng.uniform(-50, 1400, n),
             "Js_T_sigma": rng.uniform(0, 0.3, n), "K1_MJm3_sigma": rng.uniform(0, 2, n),
             "Tc_K_sigma": rng.uniform(0, 200, n), "in_domain": rng.random(n) < 0.5}
     pred["Tc_K_sigma"][:20] = 0.0
+    pred["Js_T_sigma"][20:40] = 0.0
     pred["Tc_K"][20:25] = 0.0
     pred["Tc_K"][25] = np.nan
-    cond = Conditions(temperature_K=423.15, kuzmin_s=0.7)
+    pred["K1_MJm3"][26] = np.nan
+    pred["Js_T"][27:30] = [-0.0, 0.0, -0.05]
+    pred["Tc_K"][27:30] = 100.0  # above Tc at every operating temperature here: m = 0
+    cond = Conditions(**_DERIVE_CASES[case])
     got = derive(pred, cond)
 
     targets = ("Js_T", "K1_MJm3", "Tc_K")
@@ -130,13 +146,25 @@ def test_derive_equals_one_performance_call_per_evaluation():
         hi, lo = perf(*up, cond.temperature_K), perf(*down, cond.temperature_K)
         for name, key in DERIVED.items():
             variance[name] += ((hi[key] - lo[key]) / 2.0) ** 2
-    bad = ~np.isfinite(pred["Tc_K"])
+    bad = ~np.isfinite(pred["Tc_K"]) | ~np.isfinite(pred["K1_MJm3"])
     for name, key in DERIVED.items():
         want, want_sigma = central[key].copy(), np.sqrt(variance[name])
         want[bad], want_sigma[bad] = np.nan, np.nan
         np.testing.assert_array_equal(got[name], want)
+        np.testing.assert_array_equal(np.signbit(got[name]), np.signbit(want))
         np.testing.assert_array_equal(got[f"{name}_sigma"], want_sigma)
     np.testing.assert_array_equal(got["BHmax_branch"], central["BHmax_branch"])
     room = perf(*means, 295.0)
     np.testing.assert_array_equal(got["muHc_room_T"], room["muHc_T"])
     assert got["grade"].tolist() == ph.grade_of(room["muHc_T"]).tolist()
+
+
+def test_k1_is_zero_above_tc_also_for_a_negative_exponent():
+    """MnBi's Callen-Callen exponent is -5 (K1 grows with T below Tc); above Tc m = 0 and K1 must be 0, not 1/0."""
+    Tc, s = 630.0, 0.5
+    below = float(ph.scale_k1(1.0, 295.0, 500.0, Tc, s, exponent=-5.0))
+    m295, m500 = float(ph.kuzmin_m(295.0, Tc, s)), float(ph.kuzmin_m(500.0, Tc, s))
+    assert below == pytest.approx((m500 / m295) ** -5.0, rel=1e-12) and below > 1
+    assert float(ph.scale_k1(1.0, 295.0, 700.0, Tc, s, exponent=-5.0)) == 0.0
+    out = ph.performance(1.2, 1.0, Tc, 295.0, 700.0, s, k1_exponent=-5.0)
+    assert all(float(out[k]) == 0.0 for k in ("K1_MJm3", "muHA_T", "muHc_T", "BHmax_kJm3"))

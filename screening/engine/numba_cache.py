@@ -47,6 +47,7 @@ SCREENING_KERNELS: dict[str, tuple[str, ...]] = {
     "descriptors.hree_kernels": ("hree_intensity_kernel",),
     "descriptors.prototype_kernels": ("group_sums_kernel",),
     "descriptors.stability_kernels": ("stability_kernel",),
+    "models.physics_kernels": ("derive_kernel",),
     "models.prior_kernels": ("prior_kernel",),
     "models.risk_kernels": ("composition_risk_kernel", "value_risk_cost_kernel", "element_set_code_kernel"),
     "models.surrogate_kernels": ("domain_distance_kernel",),
