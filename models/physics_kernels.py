@@ -7,6 +7,8 @@ reduced magnetizations of :func:`magnetscreen.models.physics.reduced_pair` and `
 vectorized implementations round differently from the C library's; everything here is addition, subtraction,
 multiplication, division and square root, in the same order as the numpy functions, so the results are the
 same numbers. ``np.clip(x, 0, None)`` is numpy's maximum: ``x`` where ``x > 0`` or ``x`` is NaN, else +0.0.
+Every division is by a constant or by a value tested positive first, so the kernels use numpy's error model
+(no zero-division test per division).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ METRICS = ("Js_T", "K1_MJm3", "muHA_T", "kappa", "muHc_T", "Br_T", "BHmax_kJm3",
 BRANCHES = ("none", "remanence", "coercivity")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _floor0(x):
     """``np.maximum(x, 0.0)`` for one value: NaN stays NaN, -0.0 becomes +0.0."""
     return x if (x > 0.0 or np.isnan(x)) else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _performance(js_ref, k1_ref, m_ref, m, power, alpha, n_eff, f_rem, mu0, out):
     """The :data:`METRICS` of one evaluation into ``out`` (float64 (8,)); returns the (BH)max branch code.
 
@@ -58,7 +60,7 @@ def _performance(js_ref, k1_ref, m_ref, m, power, alpha, n_eff, f_rem, mu0, out)
     return 1 if by_remanence else 2
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def derive_kernel(js, k1, sigma_js, sigma_k1, reduced, power, alpha, n_eff, f_rem, mu0):
     """Central metrics, their propagated sigmas, mu0 Hc at the reference temperature and the (BH)max branch.
 
@@ -78,8 +80,8 @@ def derive_kernel(js, k1, sigma_js, sigma_k1, reduced, power, alpha, n_eff, f_re
 
     Returns
     -------
-    central, sigma : float64 (n, 8)
-        The :data:`METRICS` at the operating temperature, and ``sqrt(sum over Js, K1, Tc of ((f(up) - f(down)) /
+    central, sigma : float64 (8, n)
+        The :data:`METRICS` (rows) at the operating temperature, and ``sqrt(sum over Js, K1, Tc of ((f(up) - f(down)) /
         2)^2)`` with Js and Tc floored at 0 on the way down (K1 not), the other inputs moved by ``+ 0.0`` and
         ``- 0.0`` as in :func:`magnetscreen.models.predictions.derive`.
     hc_room : float64 (n,)
@@ -88,8 +90,8 @@ def derive_kernel(js, k1, sigma_js, sigma_k1, reduced, power, alpha, n_eff, f_re
         Code of :data:`BRANCHES` at the central point.
     """
     n = js.shape[0]
-    central = np.empty((n, 8), dtype=np.float64)
-    sigma = np.empty((n, 8), dtype=np.float64)
+    central = np.empty((8, n), dtype=np.float64)
+    sigma = np.empty((8, n), dtype=np.float64)
     hc_room = np.empty(n, dtype=np.float64)
     branch = np.empty(n, dtype=np.int8)
     for i in numba.prange(n):
@@ -116,8 +118,8 @@ def derive_kernel(js, k1, sigma_js, sigma_k1, reduced, power, alpha, n_eff, f_re
                 half = (hi[q] - lo[q]) / 2.0
                 var[q] += half * half
         for q in range(8):
-            central[i, q] = here[q]
-            sigma[i, q] = np.sqrt(var[q])
+            central[q, i] = here[q]
+            sigma[q, i] = np.sqrt(var[q])
         _performance(j0, k0, m_ref, m_ref, power[3, i], alpha, n_eff, f_rem, mu0, here)
         hc_room[i] = here[4]
     return central, sigma, hc_room, branch

@@ -119,8 +119,8 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
         float(route.alpha), float(route.n_eff), float(route.remanence_factor), float(MU0))
     for name, key in DERIVED.items():
         q = METRICS.index(key)
-        out[name] = np.ascontiguousarray(central[:, q])
-        out[f"{name}_sigma"] = np.ascontiguousarray(sigma[:, q])
+        out[name] = central[q]
+        out[f"{name}_sigma"] = sigma[q]
     out["BHmax_branch"] = np.array(BRANCHES)[branch]
     out["muHc_room_T"] = hc_room
     out["grade"] = grade_of(hc_room)
