@@ -99,7 +99,7 @@ def derive(pred: dict[str, np.ndarray], conditions: Conditions = Conditions()) -
         sintered-NdFeB grade met by mu0 Hc at 295 K, "" if none).
     """
     out = {k: pred[k] for k in (*TARGETS, *(f"{t}_sigma" for t in TARGETS), "in_domain")}
-    out.update({k: pred[k] for k in ("prototype", "domain_note") if k in pred})
+    out.update({k: pred[k] for k in ("prototype", "domain_note", "domain_note_code", "domain_note_table") if k in pred})
     means = [np.nan_to_num(pred[t], nan=0.0) for t in TARGETS]
     sigmas = [np.nan_to_num(pred[f"{t}_sigma"], nan=0.0) for t in TARGETS]
     T = conditions.temperature_K

@@ -59,6 +59,7 @@ __all__ = [
     "ROUTES",
     "SurrogateSet",
     "domain_notes",
+    "domain_note_codes",
     "model_matrix",
     "context_tail",
     "load_surrogates",
@@ -287,12 +288,19 @@ def domain_notes(states: np.ndarray, prototypes: np.ndarray, targets: tuple[str,
     ``states`` is int (n, T): 0 in domain, 1 no training row of the target and prototype, 2 training rows of
     the prototype but none within the threshold. Built by table look-up (at most 3^T x P distinct notes).
     """
-    n_t = len(targets)
+    codes, table = domain_note_codes(states, prototypes, targets)
+    return table[codes]
+
+
+def domain_note_codes(states: np.ndarray, prototypes: np.ndarray, targets: tuple[str, ...]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The notes of :func:`domain_notes` as codes into a table: ``table[codes]`` is the text (for building it
+    only for the rows that need it)."""
     code = np.zeros(len(states), dtype=np.int64)
-    for t in range(n_t):
+    for t in range(len(targets)):
         code = code * 3 + states[:, t]
     table = _note_table(targets)
-    return table[code, np.clip(prototypes, 0, len(PROTOTYPES) - 1)]
+    return code * table.shape[1] + np.clip(prototypes, 0, len(PROTOTYPES) - 1), table.reshape(-1)
 
 
 @lru_cache(maxsize=8)
@@ -324,8 +332,10 @@ class SurrogateSet:
     def cards(self) -> dict[str, dict]:
         return {t: s.card for t, s in self.surrogates.items()}
 
-    def predict_descriptors(self, descriptors: np.ndarray, batch: CompositionBatch) -> dict[str, np.ndarray]:
-        """Predictions for already featurized rows (see :meth:`predict`)."""
+    def predict_descriptors(self, descriptors: np.ndarray, batch: CompositionBatch,
+                            note_codes: bool = False) -> dict[str, np.ndarray]:
+        """Predictions for already featurized rows (see :meth:`predict`). With ``note_codes`` the domain notes
+        come as ``domain_note_code`` and ``domain_note_table`` (:func:`domain_note_codes`) instead of text."""
         X = np.ascontiguousarray(descriptors, dtype=np.float64)
         tail = context_tail()  # the model matrix's context columns, without copying the descriptors
         prototypes = prototype_codes(batch)
@@ -353,7 +363,11 @@ class SurrogateSet:
             states[:, t] = np.where(inside, 0, np.where(has_rows[:, t], 2, 1))
             in_domain &= inside
         out["in_domain"] = in_domain
-        out["domain_note"] = domain_notes(states, prototypes, self.domain.targets)
+        if note_codes:
+            out["domain_note_code"], out["domain_note_table"] = domain_note_codes(states, prototypes,
+                                                                                  self.domain.targets)
+        else:
+            out["domain_note"] = domain_notes(states, prototypes, self.domain.targets)
         return out
 
     def predict(self, compositions) -> dict[str, np.ndarray]:

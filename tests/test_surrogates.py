@@ -344,3 +344,20 @@ def test_predict_bad_input_exits_2_with_one_line():
     assert result.returncode == 2 and "Kuz'min" in result.stderr
 
 
+
+
+def test_domain_note_codes_give_the_notes():
+    """The codes the pipeline carries (notes built only for kept rows) index the same text as domain_notes."""
+    from magnetscreen.descriptors.prototypes import PROTOTYPES
+    from magnetscreen.models.surrogates import domain_note_codes, domain_notes
+
+    rng = np.random.default_rng(5)
+    states = rng.integers(0, 3, size=(500, 3))
+    protos = rng.integers(-1, len(PROTOTYPES) + 1, size=500)
+    targets = ("Js_T", "K1_MJm3", "Tc_K")
+    codes, table = domain_note_codes(states, protos, targets)
+    notes = domain_notes(states, protos, targets)
+    assert table[codes].tolist() == notes.tolist()
+    i = int(np.argmax((states[:, 0] == 1) & (states[:, 1] == 0) & (states[:, 2] == 2) & (protos == 2)))
+    assert notes[i] == "no Js_T data for 2-14-1; Tc_K data of 2-14-1 too far"
+    assert notes[np.argmax(states.sum(axis=1) == 0)] == ""

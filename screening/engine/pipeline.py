@@ -129,8 +129,9 @@ def _controlled_names(codes: np.ndarray, controlled: tuple[str, ...]) -> np.ndar
 
 
 def take(cols: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
-    """The scored columns of ``rows`` (``formula``, ``stability_source`` and ``controlled_elements`` built for
-    those rows only, from the batch and the codes, where a whole batch carries only those)."""
+    """The scored columns of ``rows`` (``formula``, ``stability_source``, ``domain_note`` and
+    ``controlled_elements`` built for those rows only, from the batch and the codes, where a whole batch carries
+    only those)."""
     out = {}
     for c in COLUMNS:
         if c == "formula" and c not in cols:
@@ -138,6 +139,8 @@ def take(cols: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.
             out[c] = batch.take(rows).names()
         elif c == "stability_source" and c not in cols:
             out[c] = cols["stability_sources"][cols["stability_row"][rows]]
+        elif c == "domain_note" and c not in cols:
+            out[c] = cols["domain_note_table"][cols["domain_note_code"][rows]]
         elif c == "controlled_elements" and c not in cols:
             out[c] = _controlled_names(cols["controlled_code"][rows], tuple(cols["controlled_symbols"]))
         else:
@@ -160,12 +163,13 @@ def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer,
     with timer("featurize"):
         descriptors, _ = featurize(batch)
     with timer("predict"):
-        pred = ctx.models().predict_descriptors(descriptors, batch)
+        pred = ctx.models().predict_descriptors(descriptors, batch, note_codes=True)
     del descriptors
     with timer("physics"):
         out = derive(pred, ctx.conditions.for_family(family.name if family is not None else None))
         cols: dict[str, np.ndarray] = {c: out[c] for c in COLUMNS if c in out}
         cols["muHc_room_T"] = out["muHc_room_T"]
+        cols["domain_note_code"], cols["domain_note_table"] = out["domain_note_code"], out["domain_note_table"]
         s = ctx.settings
         metric, sigma = out[s.metric], out[f"{s.metric}_sigma"]
         cols["performance"] = metric - s.pessimistic_k * sigma
