@@ -18,6 +18,7 @@ from magnetscreen.screening.engine.config import parse_config, with_cluster_opti
 dask_jobqueue = pytest.importorskip("dask_jobqueue")
 
 PROLOGUE = ["module load python/3.11", "export NUMBA_CACHE_DIR=$HOME/.cache/magnetscreen-numba"]
+PROFILER_OFF = "export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False"
 
 
 def batch_table(kind, **overrides):
@@ -50,15 +51,16 @@ def without_address(script):
 def test_job_script_is_dask_jobqueues_own_for_the_config(kind, cls, expected_lines):
     ours = jobqueue.job_script(config(batch_table(kind)).cluster)
     reference = getattr(dask_jobqueue, cls)(queue="short", account="magnets", cores=16, processes=4, memory="64GB",
-                                            walltime="00:45:00", job_script_prologue=PROLOGUE)
+                                            walltime="00:45:00", job_script_prologue=PROLOGUE + [PROFILER_OFF])
     try:
         theirs = reference.job_script()
     finally:
         reference.close()
     assert without_address(ours) == without_address(theirs)
     lines = ours.splitlines()
-    for line in expected_lines + PROLOGUE:
+    for line in expected_lines + PROLOGUE + [PROFILER_OFF]:
         assert line in lines, (line, ours)
+    assert lines.index(PROLOGUE[-1]) < lines.index(PROFILER_OFF)  # after the user's own lines
     assert "--nworkers 4" in ours and "--nthreads 4" in ours
 
 
@@ -136,7 +138,7 @@ def test_cluster_defaults_and_values(tmp_path):
     assert c.job_script_prologue == tuple(PROLOGUE)
     assert jobqueue.cluster_arguments(c) == {
         "cores": 16, "memory": "64GB", "processes": 4, "queue": "short", "account": "magnets",
-        "walltime": "00:45:00", "interface": "ib0", "job_script_prologue": PROLOGUE}
+        "walltime": "00:45:00", "interface": "ib0", "job_script_prologue": PROLOGUE + [PROFILER_OFF]}
     adaptive = config(batch_table("pbs", jobs=None, maximum_jobs=5), tmp_path).cluster
     assert (adaptive.jobs, adaptive.minimum_jobs, adaptive.maximum_jobs) == (None, None, 5)
     dask_file = config({"kind": "dask", "scheduler_file": "sched.json"}, tmp_path).cluster
@@ -290,3 +292,23 @@ def test_a_batch_cluster_run_scales_and_matches_the_local_ranking(tmp_path, monk
     assert (manifest["timings"]["workers"], manifest["timings"]["threads_per_worker"]) == (
         1, min(2, numba.config.NUMBA_NUM_THREADS))
     assert manifest["timings"]["scheduler"].startswith("tcp://")
+
+
+def test_local_dask_workers_run_without_the_statistical_profiler():
+    """The LocalCluster a run starts gives its workers jobqueue.WORKER_CONFIG (profiler off), as batch jobs get
+    it through WORKER_ENVIRONMENT."""
+    import dask
+
+    from magnetscreen.screening.engine.backends import Backend, _client
+    from magnetscreen.screening.engine.config import ClusterConfig
+
+    assert jobqueue.WORKER_ENVIRONMENT == {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # Dask's default, untouched here
+    client, cluster = _client(Backend("dask", 1, 1, ClusterConfig(kind="dask", local_workers=1)))
+    try:
+        seen = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    finally:
+        client.close()
+        cluster.close()
+    assert list(seen.values()) == [False]
+    assert dask.config.get("distributed.worker.profile.enabled") is True

@@ -256,7 +256,14 @@ def _client(backend: Backend):
 
         cluster = start_cluster(c, submit=True)
     elif c.local_workers is not None:
-        cluster = LocalCluster(n_workers=c.local_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        import dask
+
+        from magnetscreen.screening.engine.jobqueue import WORKER_CONFIG
+
+        # the workers' configuration of batch jobs (profiler off); the nannies hand it to the workers they start
+        with dask.config.set(WORKER_CONFIG):
+            cluster = LocalCluster(n_workers=c.local_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
     if cluster is not None:
         try:
             return Client(cluster), cluster

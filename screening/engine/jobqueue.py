@@ -19,10 +19,21 @@ from typing import Any
 from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.screening.engine.config import JOBQUEUE_KINDS, ClusterConfig
 
-__all__ = ["CLUSTER_CLASSES", "EXTRA", "cluster_arguments", "start_cluster", "job_script"]
+__all__ = ["CLUSTER_CLASSES", "EXTRA", "WORKER_CONFIG", "WORKER_ENVIRONMENT", "cluster_arguments", "start_cluster",
+           "job_script"]
 
 #: The optional-dependency extra that installs dask-jobqueue.
 EXTRA = "hpc"
+
+#: Dask configuration of the workers a run starts: the statistical profiler off. It samples each worker's stack
+#: every 10 ms, which holds the interpreter lock against the chunks' numpy code; on the 2-core development machine
+#: the chunks' compute time summed over a 10^6-candidate run fell from 7.1-7.6 s to 6.8-6.9 s without it
+#: (docs/benchmarks.md).
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+#: The same as environment variables (Dask's ``DASK_`` + key with ``.`` as ``__``), exported in every batch job
+#: after the user's own prologue lines.
+WORKER_ENVIRONMENT = {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+                      for key, value in WORKER_CONFIG.items()}
 
 
 def _dask_jobqueue() -> Any:
@@ -52,8 +63,9 @@ def cluster_arguments(cluster: ClusterConfig) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``cores`` and ``memory``, and ``processes``, ``queue``, ``account``, ``walltime``,
-        ``job_script_prologue`` (a list of shell lines) and ``interface`` where set.
+        ``cores`` and ``memory``; ``processes``, ``queue``, ``account``, ``walltime`` and ``interface`` where
+        set; ``job_script_prologue``: the configured shell lines, then an ``export`` of each
+        :data:`WORKER_ENVIRONMENT` variable.
     """
     if cluster.kind not in JOBQUEUE_KINDS:
         raise ConfigError(f"{cluster.source}: a batch job needs kind 'slurm' or 'pbs', got {cluster.kind!r}")
@@ -62,8 +74,8 @@ def cluster_arguments(cluster: ClusterConfig) -> dict[str, Any]:
         value = getattr(cluster, key)
         if value is not None:
             args[key] = value
-    if cluster.job_script_prologue:
-        args["job_script_prologue"] = list(cluster.job_script_prologue)
+    args["job_script_prologue"] = [*cluster.job_script_prologue,
+                                   *(f"export {k}={v}" for k, v in WORKER_ENVIRONMENT.items())]
     return args
 
 
