@@ -234,3 +234,25 @@ def test_cost_can_be_a_ranking_objective(tmp_path):
     assert (ranked["front"].to_numpy() == 1).tolist() == free
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["config"]["objectives"] == \
         ["performance", "cost"]
+
+
+def test_reused_descriptor_buffer_leaves_no_trace_between_chunks():
+    """score_batch featurizes into a per-thread buffer reused from chunk to chunk: scoring a chunk, a larger and a
+    smaller one, then the first again gives the same columns, and nothing returned is a view of the buffer."""
+    import numpy as np
+
+    from magnetscreen.screening.bench import measure as bench
+    from magnetscreen.screening.engine import pipeline
+
+    ctx = bench._context(bench.bench_config(5000, chunk_size=1000))
+    plan = ctx.plan(0)
+    first, big, small = plan.chunk(0).batch, plan.chunk(1).batch, plan.chunk(2).batch.take(slice(0, 17))
+    before = pipeline.score_batch(ctx, first, family=plan.family)
+    pipeline.score_batch(ctx, big, family=plan.family)
+    pipeline.score_batch(ctx, small, family=plan.family)
+    after = pipeline.score_batch(ctx, first, family=plan.family)
+    buffer = pipeline._SCRATCH.descriptors
+    for name, value in before.items():
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
+            assert not np.shares_memory(after[name], buffer), name

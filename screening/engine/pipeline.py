@@ -12,6 +12,7 @@ through which ``magnetscreen bench`` times the real pipeline; the stages are :da
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from magnetscreen.datasets.elements import element_symbols, symbol_to_z
 from magnetscreen.datasets.families import Family
 from magnetscreen.descriptors.encoding import CompositionBatch
 from magnetscreen.descriptors.enumeration import EnumerationPlan, plan_enumeration
-from magnetscreen.descriptors.featurize import featurize
+from magnetscreen.descriptors.featurize import feature_names, featurize
 from magnetscreen.descriptors.hree import hree_intensity
 from magnetscreen.descriptors.stability import BEYOND, REPORTED, stability_codes, unknown_stability
 from magnetscreen.models.physics import GRADES, ProcessingRoute
@@ -56,6 +57,24 @@ _PLANS: dict[tuple, EnumerationPlan] = {}
 
 def _no_timer(stage: str) -> AbstractContextManager:
     return nullcontext()
+
+
+#: Per thread: the descriptor matrix of the last chunk, reused by the next (see :func:`_descriptor_buffer`).
+_SCRATCH = threading.local()
+
+
+def _descriptor_buffer(n: int) -> np.ndarray:
+    """A C-contiguous float64 (n, n_features) array for this thread's chunk descriptors, reused from chunk to
+    chunk. Allocating 80 MB per chunk costs its page faults every time: on the 2-core development machine,
+    featurizing 65,536 candidates took a median 108 ms with a new array and 14 ms with a reused one on two
+    numba threads (30 and 28 ms on one). One per thread, so chunks scored at once in threads never share it; the
+    descriptors never leave :func:`score_batch`."""
+    width = len(feature_names())
+    buf = getattr(_SCRATCH, "descriptors", None)
+    if buf is None or buf.shape[0] < n or buf.shape[1] != width:
+        buf = np.empty((n, width), dtype=np.float64)
+        _SCRATCH.descriptors = buf
+    return buf[:n]
 
 
 @dataclass(frozen=True)
@@ -161,7 +180,7 @@ def score_batch(ctx: Context, batch: CompositionBatch, timer: Timer = _no_timer,
     requirement). ``family`` selects the temperature law (a built-in family's fitted law under the run's
     "family" setting) and the formation ranges; without it every candidate's stability is unknown."""
     with timer("featurize"):
-        descriptors, _ = featurize(batch)
+        descriptors, _ = featurize(batch, out=_descriptor_buffer(len(batch)))
     with timer("predict"):
         pred = ctx.models().predict_descriptors(descriptors, batch, note_codes=True)
     del descriptors
