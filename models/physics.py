@@ -116,23 +116,16 @@ def reduced_pair(T_ref_K, T_K, Tc_K, s) -> tuple[np.ndarray, np.ndarray]:
     return kuzmin_m(T_ref_K, Tc_K, s), kuzmin_m(T_K, Tc_K, s)
 
 
-def scale_js(Js_ref_T, T_ref_K, T_K, Tc_K, s, reduced=None):
-    """Js(T) = Js(T_ref) m(T) / m(T_ref): rescale a polarization measured at T_ref (0 above Tc).
-
-    ``reduced``: (m(T_ref), m(T)) already computed by :func:`reduced_pair` for these T_ref, T, Tc and s.
-    """
-    m_ref, m = reduced_pair(T_ref_K, T_K, Tc_K, s) if reduced is None else reduced
+def scale_js(Js_ref_T, T_ref_K, T_K, Tc_K, s):
+    """Js(T) = Js(T_ref) m(T) / m(T_ref): rescale a polarization measured at T_ref (0 above Tc)."""
+    m_ref, m = reduced_pair(T_ref_K, T_K, Tc_K, s)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(m_ref > 0, np.asarray(Js_ref_T, dtype=np.float64) * m / m_ref, 0.0)
 
 
-def scale_k1(K1_ref_MJm3, T_ref_K, T_K, Tc_K, s, exponent=3.0, reduced=None):
-    """K1(T) = K1(T_ref) [m(T)/m(T_ref)]^exponent (Callen-Callen, exponent 3 for uniaxial; 0 above Tc).
-
-    ``reduced``: as in :func:`scale_js`.
-    """
-    reduced = reduced_pair(T_ref_K, T_K, Tc_K, s) if reduced is None else reduced
-    return np.asarray(K1_ref_MJm3, dtype=np.float64) * k1_power(reduced, exponent)
+def scale_k1(K1_ref_MJm3, T_ref_K, T_K, Tc_K, s, exponent=3.0):
+    """K1(T) = K1(T_ref) [m(T)/m(T_ref)]^exponent (Callen-Callen, exponent 3 for uniaxial; 0 above Tc)."""
+    return np.asarray(K1_ref_MJm3, dtype=np.float64) * k1_power(reduced_pair(T_ref_K, T_K, Tc_K, s), exponent)
 
 
 def k1_power(reduced, exponent=3.0):
@@ -171,7 +164,7 @@ def remanence_T(Js_T, route: ProcessingRoute = SINTERED):
     return route.remanence_factor * np.clip(np.asarray(Js_T, dtype=np.float64), 0.0, None)
 
 
-def bhmax_kJm3(Br_T, muHc_T, with_branch: bool = True):
+def bhmax_kJm3(Br_T, muHc_T):
     """Energy product of an ideal square loop and the branch that bounds it.
 
     Returns
@@ -179,14 +172,14 @@ def bhmax_kJm3(Br_T, muHc_T, with_branch: bool = True):
     bhmax_kJm3 : ndarray of float64
         Br^2/(4 mu0) when mu0 Hc >= Br/2, else Hc (Br - mu0 Hc) = muHc (Br - muHc)/mu0; in kJ/m^3.
     branch : ndarray of str
-        ``"remanence"`` or ``"coercivity"`` (``"none"`` where Br = 0); None when ``with_branch`` is false.
+        ``"remanence"`` or ``"coercivity"`` (``"none"`` where Br = 0).
     """
     Br, muHc = np.broadcast_arrays(np.asarray(Br_T, dtype=np.float64), np.asarray(muHc_T, dtype=np.float64))
     Br = np.clip(Br, 0.0, None)
     muHc = np.clip(muHc, 0.0, None)
     by_remanence = muHc >= Br / 2
     value = np.where(by_remanence, Br**2 / (4 * MU0), muHc * (Br - muHc) / MU0) / 1000.0
-    branch = np.where(Br <= 0, "none", np.where(by_remanence, "remanence", "coercivity")) if with_branch else None
+    branch = np.where(Br <= 0, "none", np.where(by_remanence, "remanence", "coercivity"))
     return np.where(Br > 0, value, 0.0), branch
 
 
@@ -218,12 +211,11 @@ def meets_grade(muHcj_room_T, grade: str, operating_temperature_K: float | None 
     return ok
 
 
-def performance(Js_T, K1_MJm3, Tc_K, T_ref_K, T_K, s, route: ProcessingRoute = SINTERED, k1_exponent=3.0,
-                reduced=None, with_branch: bool = True):
+def performance(Js_T, K1_MJm3, Tc_K, T_ref_K, T_K, s, route: ProcessingRoute = SINTERED, k1_exponent=3.0):
     """Magnet performance at temperature ``T_K`` from intrinsic properties measured or predicted at ``T_ref_K``.
 
-    ``reduced`` (optional): :func:`reduced_pair` of these T_ref, T, Tc and s, when the caller has it (many
-    evaluations sharing one Tc compute it once). ``with_branch=False`` leaves ``BHmax_branch`` None.
+    (:func:`magnetscreen.models.predictions.derive` computes the same numbers for a whole batch and its sigma
+    propagation in :mod:`magnetscreen.models.physics_kernels`; this is the reference it is tested against.)
 
     Returns
     -------
@@ -231,14 +223,12 @@ def performance(Js_T, K1_MJm3, Tc_K, T_ref_K, T_K, s, route: ProcessingRoute = S
         ``Js_T``, ``K1_MJm3`` (at T), ``muHA_T``, ``kappa``, ``muHc_T``, ``Br_T``, ``BHmax_kJm3``,
         ``BHmax_branch``, ``BHmax_bound_kJm3``; every performance metric is 0 at or above Tc.
     """
-    if reduced is None:
-        reduced = reduced_pair(T_ref_K, T_K, Tc_K, s)
-    js = scale_js(Js_T, T_ref_K, T_K, Tc_K, s, reduced)
-    k1 = scale_k1(K1_MJm3, T_ref_K, T_K, Tc_K, s, k1_exponent, reduced)
+    js = scale_js(Js_T, T_ref_K, T_K, Tc_K, s)
+    k1 = scale_k1(K1_MJm3, T_ref_K, T_K, Tc_K, s, k1_exponent)
     ha = anisotropy_field_T(k1, js)
     hc = coercivity_T(ha, js, route)
     br = remanence_T(js, route)
-    bh, branch = bhmax_kJm3(br, hc, with_branch)
+    bh, branch = bhmax_kJm3(br, hc)
     return {
         "Js_T": js,
         "K1_MJm3": k1,
