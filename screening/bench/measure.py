@@ -318,8 +318,9 @@ def _child(spec: dict) -> dict:
     warm = max(workers, dask_workers or 1)
     with tempfile.TemporaryDirectory() as tmp:
         # the warm-up goes through the backend being measured: a scheduler's workers load the models and the
-        # numba caches before the timing, as the joblib pool does (a LocalCluster is new in every run anyway)
-        screen(bench_config(warm * 1024, 1024), out=Path(tmp) / "warm", workers=warm, scheduler=scheduler)
+        # numba caches before the timing, as the joblib pool does (a LocalCluster is new in every run anyway);
+        # eight small chunks per worker, so that every worker gets some
+        screen(bench_config(warm * 8 * 1024, 1024), out=Path(tmp) / "warm", workers=warm, scheduler=scheduler)
         runs = []
         for r in range(int(spec["repeats"])):
             out = Path(tmp) / f"run{r}"
