@@ -42,7 +42,7 @@ import numpy as np
 from magnetscreen.datasets.elements import N_Z, symbol_to_z
 from magnetscreen.descriptors.composition import CompositionLike
 from magnetscreen.descriptors.encoding import CompositionBatch, encode
-from magnetscreen.descriptors.prototype_kernels import group_sums_kernel
+from magnetscreen.descriptors.prototype_kernels import prototype_codes_kernel
 
 __all__ = ["PROTOTYPES", "FAMILY_PROTOTYPE", "prototype_of", "prototype_codes", "family_prototype"]
 
@@ -58,7 +58,8 @@ _R = ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho
 _X = ("H", "B", "C", "N")
 
 
-#: Element groups whose atomic fractions the rules read, in the columns of :func:`_group_sums`.
+#: Element groups whose atomic fractions the rules read, in the columns of :func:`_group_matrix` (the order the
+#: kernel reads them in).
 _GROUPS: dict[str, tuple[str, ...]] = {
     "R": _R, "Zr": ("Zr",), "B": ("B",), "C": ("C",), "NCH": ("N", "C", "H"), "O": ("O",), "X": _X,
     "hexa_B": ("Fe", "Co", "Zn", "Ti", "Al", "Ni", "Mn", "Cu", "Ga", "Cr", "Sn", "Zr", "Mg"),
@@ -75,13 +76,6 @@ def _group_matrix() -> np.ndarray:
     for g, symbols in enumerate(_GROUPS.values()):
         out[[z[s] for s in symbols], g] = 1.0
     return out
-
-
-def _group_sums(batch: CompositionBatch) -> dict[str, np.ndarray]:
-    """Atomic fraction of every group of :data:`_GROUPS` in every row, in one pass over the element columns
-    (summed column by column in order, as a row sum of the masked fractions would)."""
-    sums = group_sums_kernel(batch.elements, batch.fractions, _group_matrix())
-    return {name: sums[:, g] for g, name in enumerate(_GROUPS)}
 
 
 def family_prototype(family: str) -> str:
@@ -109,50 +103,9 @@ def prototype_of(compositions: CompositionBatch | list[CompositionLike]) -> np.n
 
 
 def prototype_codes(compositions: CompositionBatch | list[CompositionLike]) -> np.ndarray:
-    """The index in :data:`PROTOTYPES` of every composition's prototype (int64, shape (n,)); whole-array numpy."""
+    """The index in :data:`PROTOTYPES` of every composition's prototype (int64, shape (n,)); one numba pass over
+    the rows (:func:`~magnetscreen.descriptors.prototype_kernels.prototype_codes_kernel`)."""
     batch = compositions if isinstance(compositions, CompositionBatch) else encode(list(compositions))
-    n = len(batch)
-    out = np.full(n, PROTOTYPES.index("other"), dtype=np.int64)
-    if n == 0:
-        return out
-    n_elements = (batch.elements > 0).sum(axis=1)
-    g = _group_sums(batch)
-    r = g["R"]
-    r_zr = r + g["Zr"]
-    boron = g["B"]
-    b_c = boron + g["C"]
-    interstitial = g["NCH"]
-    oxygen = g["O"]
-    x = g["X"]
-    metals = 1.0 - x - oxygen  # R + M
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(metals > 0, r / metals, 0.0)
-        share_zr = np.where(metals > 0, r_zr / metals, 0.0)
-    hexa_b = g["hexa_B"]
-    fe16 = g["Fe16"]
-    n_c = g["NC"]
-    mn = g["Mn"]
-    bi_sb = g["BiSb"]
-    al = g["Al"]
-    a_l10 = g["A_L10"]
-    b_l10 = g["B_L10"]
-    rules = [
-        ("element", n_elements == 1),
-        ("hexaferrite", (np.abs(oxygen - 19 / 32) <= 0.02) & (np.abs(hexa_b - 12 / 32) <= 0.03)),
-        ("2-14-1", (np.abs(b_c - 1 / 17) <= 0.012) & (np.abs(r - 2 / 17) <= 0.012)),
-        ("1-5", (boron == 0) & (np.abs(share - 1 / 6) <= 0.015) & (oxygen == 0)),
-        ("2-17", (boron == 0) & (np.abs(share - 2 / 19) <= 0.012) & (interstitial <= 3 / 22 + 1e-9) & (oxygen == 0)),
-        ("1-13", (boron == 0) & (np.abs(share - 1 / 14) <= 0.0035) & (oxygen == 0)),
-        ("1-12", (boron == 0) & (share_zr >= 0.0749) & (share_zr <= 1 / 13 + 0.01) & (interstitial <= 1 / 14 + 1e-9)
-         & (oxygen == 0)),
-        ("Fe16N2", (np.abs(fe16 - 8 / 9) <= 0.02) & (np.abs(n_c - 1 / 9) <= 0.02) & (r == 0)),
-        ("MnBi", (mn + bi_sb >= 0.95) & (np.abs(mn - 0.5) <= 0.1) & (bi_sb > 0)),
-        ("MnAl", (mn + al + g["C"] >= 0.95) & (mn >= 0.40) & (mn <= 0.65) & (al > 0)),
-        ("L10", (np.abs(a_l10 - 0.5) <= 0.1) & (np.abs(b_l10 - 0.5) <= 0.1) & (a_l10 + b_l10 >= 0.95)),
-    ]
-    assigned = np.zeros(n, dtype=bool)
-    for label, match in rules:
-        take = match & ~assigned
-        out[take] = PROTOTYPES.index(label)
-        assigned |= take
-    return out
+    if len(batch) == 0:
+        return np.full(0, PROTOTYPES.index("other"), dtype=np.int64)
+    return prototype_codes_kernel(batch.elements, batch.fractions, _group_matrix())

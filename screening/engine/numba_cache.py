@@ -45,7 +45,7 @@ SCREENING_KERNELS: dict[str, tuple[str, ...]] = {
     "descriptors.enumeration_kernels": ("enumerate_kernel",),
     "descriptors.featurize_kernels": ("featurize_kernel",),
     "descriptors.hree_kernels": ("hree_intensity_kernel",),
-    "descriptors.prototype_kernels": ("group_sums_kernel",),
+    "descriptors.prototype_kernels": ("prototype_codes_kernel",),
     "descriptors.stability_kernels": ("stability_kernel",),
     "models.physics_kernels": ("derive_kernel",),
     "models.prior_kernels": ("prior_kernel",),
