@@ -53,7 +53,7 @@ SCREENING_KERNELS: dict[str, tuple[str, ...]] = {
     "models.surrogate_kernels": ("domain_distance_kernel",),
     "models.tree_kernels": ("forest_predict_kernel", "boosting_predict_kernel", "tree_depths_kernel",
                             "preorder_kernel"),
-    "screening.engine.ranking_kernels": ("dominance_block_kernel", "dominance_cross_kernel", "keyed_normals_kernel"),
+    "screening.engine.ranking_kernels": ("dominance_kernel", "keyed_normals_kernel"),
 }
 
 

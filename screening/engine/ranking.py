@@ -84,8 +84,8 @@ def dominance(obj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (minimized), in O(n log^2 n): equal to counting and to :func:`ranking_kernels.pareto_front_kernel`.
 
     Each column is replaced by its rank, equal rows are merged (they never dominate each other) with their
-    multiplicity as a weight, and the distinct rows are solved by divide and conquer in lexicographic order
-    (see :mod:`magnetscreen.screening.engine.ranking_kernels`).
+    multiplicity as a weight, and the distinct rows are solved by divide and conquer in lexicographic order,
+    all in one kernel (:func:`magnetscreen.screening.engine.ranking_kernels.dominance_kernel`).
 
     Returns
     -------
@@ -94,34 +94,7 @@ def dominance(obj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, k = obj.shape
     if k > 3:
         raise ValueError(f"dominance() takes at most 3 objectives, got {k}")
-    ranks = np.zeros((n, 3), dtype=np.int64)
-    for col in range(k):
-        ranks[:, col] = np.unique(obj[:, col], return_inverse=True)[1].reshape(-1)
-    points, inverse, weight = np.unique(ranks, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    b = np.ascontiguousarray(points[:, 1])
-    c = np.ascontiguousarray(points[:, 2])
-    w = weight.astype(np.int64)
-    m = len(points)
-    count = np.zeros(m, dtype=np.int64)
-    front = np.zeros(m, dtype=np.int64)
-    best = np.zeros(m, dtype=np.int64)
-    size = int(c.max()) + 2 if m else 2
-    sums = np.zeros(size, dtype=np.int64)
-    maxes = np.zeros(size, dtype=np.int64)
-
-    def solve(lo: int, hi: int) -> None:
-        if hi - lo <= _BLOCK:
-            _k.dominance_block_kernel(b, c, w, count, front, best, lo, hi)
-            return
-        mid = (lo + hi) // 2
-        solve(lo, mid)
-        _k.dominance_cross_kernel(b, c, w, count, front, best, lo, mid, hi, sums, maxes)
-        solve(mid, hi)
-
-    if m:
-        solve(0, m)
-    return count[inverse], front[inverse]
+    return _k.dominance_kernel(np.ascontiguousarray(obj, dtype=np.float64), _BLOCK)
 
 
 def prune(columns: dict[str, np.ndarray], keep: int, objectives: Objectives) -> np.ndarray:
@@ -134,8 +107,21 @@ def prune(columns: dict[str, np.ndarray], keep: int, objectives: Objectives) -> 
     return _k.prune_dominated_kernel(obj, objective_order(obj), int(keep))
 
 
-def rank_order(columns: dict[str, np.ndarray], objectives: Objectives) -> tuple[np.ndarray, np.ndarray]:
+def tie_positions(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Each row's position in the order of the last tie-breaks of :func:`rank_order` (formula, then family, then
+    candidate index; equal rows in row order): distinct integers that sort as those three keys do."""
+    base = np.lexsort((columns["candidate_index"], columns["family"], columns["formula"]))
+    positions = np.empty(len(base), dtype=np.int64)
+    positions[base] = np.arange(len(base), dtype=np.int64)
+    return positions
+
+
+def rank_order(columns: dict[str, np.ndarray], objectives: Objectives,
+               ties: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Ranking of the rows (see the module docstring).
+
+    ``ties``, optional, is :func:`tie_positions` of the same rows, for callers that rank the same rows many
+    times with other objective values (the order is the same with it or without it).
 
     Returns
     -------
@@ -150,8 +136,9 @@ def rank_order(columns: dict[str, np.ndarray], objectives: Objectives) -> tuple[
     fast = obj.shape[1] <= 3 and not np.isnan(obj).any()  # NaN compares false: the one-pass kernel's semantics
     front = dominance(obj)[1] if fast else _k.pareto_front_kernel(obj, objective_order(obj))
     others = [objectives.column(name, columns) for name in objectives.names[1:] if name != "hree"]
-    keys = (columns["candidate_index"], columns["family"], columns["formula"], *others[::-1],
-            -np.asarray(columns["performance"], dtype=np.float64), -columns["perf_per_hree"], front)
+    last = (columns["candidate_index"], columns["family"], columns["formula"]) if ties is None else (ties,)
+    keys = (*last, *others[::-1], -np.asarray(columns["performance"], dtype=np.float64), -columns["perf_per_hree"],
+            front)
     return np.lexsort(keys).astype(np.int64), front
 
 
@@ -190,10 +177,11 @@ def rank_confidence(columns: dict[str, np.ndarray], objectives: Objectives, top_
     hree = np.asarray(columns["hree_g_per_kg"], dtype=np.float64)
     counts = np.zeros(n, dtype=np.int64)
     draw = dict(columns)
+    ties = tie_positions(columns)
     for d in range(n_draws):
         p = mean + sigma * z[:, d]
         draw["performance"] = p
         draw["perf_per_hree"] = p / (hree + h0_g_per_kg)
-        order, _ = rank_order(draw, objectives)
+        order, _ = rank_order(draw, objectives, ties)
         counts[order[:top_n]] += 1
     return counts / n_draws
