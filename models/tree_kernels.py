@@ -27,14 +27,28 @@ right, as in the plain ``<=`` rule). A leaf's threshold is NaN, so ``x <= thresh
 walk stays on the leaf (its right link is 0): with this, a tree of depth D is walked in at most D steps
 with a select, not a jump, whatever leaf a row ends in.
 
+Small trees as leaf masks
+-------------------------
+A tree with at most :data:`MASK_LEAVES` leaves is not walked: its leaves are numbered from left to right
+(their order in the pre-order table) and each inner node gets the bits of the leaves *outside* its left
+subtree (:func:`leaf_mask_kernel`, records of :data:`MASK_DTYPE`). A row starts with every bit set and, for
+every inner node whose test fails (``x[feature] <= threshold`` false: the row would go right there), keeps
+only that node's bits. The leaf the walk reaches is then the lowest bit still set (the exit leaf of
+QuickScorer, Lucchese et al., SIGIR 2015, doi:10.1145/2766462.2767733): a false test on the walk's path
+clears the left subtree the walk did not enter, a false test off its path clears leaves left of it, and
+nothing clears the exit leaf, since every node whose left subtree holds it is passed to the left on that
+path and no other node's left subtree holds it. Every inner node is one test over all rows of a block
+(contiguous, so the processor does several rows at once) instead of one dependent step per level and row.
+
 Order of work
 -------------
 Rows are taken in blocks of :data:`BLOCK`; a block is copied feature-major (``xt[feature, row]``,
 rounded to float32 if X is float64) and
 walked tree by tree, one level of the tree at a time over all rows of the block, so the walks of
-different rows are independent and overlap in the processor. Each row's tree predictions are then
-summed in tree order, as scikit-learn accumulates them, so the means are bitwise equal to
-``predict``. Threads (``prange``) take chunks of :data:`CHUNK` rows; every row is computed the same
+different rows are independent and overlap in the processor (small trees: one inner node at a time over
+all rows). Each row's tree predictions are then summed in tree order, as scikit-learn accumulates them,
+so the means are bitwise equal to ``predict`` (the rows of a block are summed side by side, each in tree
+order). Threads (``prange``) take chunks of :data:`CHUNK` rows; every row is computed the same
 way whatever the chunk or thread, so results do not depend on the number of threads.
 """
 
@@ -42,9 +56,16 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 #: One node of the node table (8 bytes): see the module docstring.
 NODE_DTYPE = np.dtype([("threshold", np.float32), ("link", np.uint32)])
+
+#: One inner node of a small tree (16 bytes): the leaves a failed test keeps, and the test.
+MASK_DTYPE = np.dtype([("bits", np.uint64), ("threshold", np.float32), ("feature", np.uint32)])
+
+#: Trees with at most this many leaves are evaluated with leaf masks (one bit per leaf in a uint64).
+MASK_LEAVES = 64
 
 #: Bits of ``link`` holding the distance to the right child; the feature takes the 8 bits above them.
 OFFSET_BITS = 24
@@ -110,8 +131,92 @@ def _walk_block(xt, m, root, depth, nodes, cur):
                 return
 
 
+@numba.njit(cache=True)
+def _mask_block(xt, m, masks, k0, k1, leaf_nodes, l0, bits, cur):
+    """Leaf ids reached by the m rows of ``xt`` in a small tree (see "Small trees as leaf masks"): the tree's
+    inner nodes are ``masks[k0:k1]`` and its leaves, from left to right, ``leaf_nodes[l0:]``; ``bits``
+    (uint64, BLOCK) is scratch; the leaf ids are written to ``cur[:m]``."""
+    everything = np.uint64(0xFFFFFFFFFFFFFFFF)
+    for i in range(m):
+        bits[i] = everything
+    for k in range(k0, k1):
+        rec = masks[k]
+        row = xt[rec.feature]
+        threshold = rec.threshold
+        keep = rec.bits
+        for i in range(m):
+            bits[i] &= everything if row[i] <= threshold else keep
+    for i in range(m):
+        cur[i] = leaf_nodes[l0 + trailing_zeros(bits[i])]  # type: ignore[call-arg]  # a numba intrinsic
+
+
+@numba.njit(cache=True)
+def _tree_block(xt, m, t, roots, depths, nodes, mask_start, masks, leaf_start, leaf_nodes, bits, cur):
+    """Leaf ids of the m rows of ``xt`` in tree t: by leaf masks if the tree has any leaf listed in
+    ``leaf_nodes`` (a small tree), else by the walk."""
+    if leaf_start[t + 1] > leaf_start[t]:
+        _mask_block(xt, m, masks, mask_start[t], mask_start[t + 1], leaf_nodes, leaf_start[t], bits, cur)
+    else:
+        _walk_block(xt, m, roots[t], depths[t], nodes, cur)
+
+
+@numba.njit(cache=True)
+def leaf_mask_kernel(roots, nodes):
+    """The leaf-mask tables of the trees with at most :data:`MASK_LEAVES` leaves.
+
+    Parameters
+    ----------
+    roots : uint32 (T,), the first node of each tree (the trees lie one after another in ``nodes``)
+    nodes : NODE_DTYPE (N,), the pre-order node table
+
+    Returns
+    -------
+    mask_start : int64 (T + 1,)
+        The inner nodes of tree t are ``masks[mask_start[t]:mask_start[t + 1]]`` (none for a large tree).
+    masks : MASK_DTYPE (K,)
+        Per inner node, in pre-order: ``bits``, every bit set except those of the leaves of its left subtree
+        (leaf j of the tree is bit j, leaves numbered from left to right); ``threshold`` and ``feature``, its test.
+    leaf_start : int64 (T + 1,)
+        The leaves of tree t are ``leaf_nodes[leaf_start[t]:leaf_start[t + 1]]``, from left to right (none
+        for a large tree).
+    leaf_nodes : uint32 (L,), node ids
+    """
+    n_trees = roots.shape[0]
+    n_nodes = nodes.shape[0]
+    before = np.zeros(n_nodes + 1, dtype=np.int64)  # leaves before each node in the table
+    for c in range(n_nodes):
+        before[c + 1] = before[c] + (1 if np.isnan(nodes[c].threshold) else 0)
+    mask_start = np.zeros(n_trees + 1, dtype=np.int64)
+    leaf_start = np.zeros(n_trees + 1, dtype=np.int64)
+    masks = np.zeros(n_nodes, dtype=MASK_DTYPE)
+    leaf_nodes = np.zeros(n_nodes, dtype=np.uint32)
+    k = 0
+    j = 0
+    everything = np.uint64(0xFFFFFFFFFFFFFFFF)
+    for t in range(n_trees):
+        lo = np.int64(roots[t])
+        hi = np.int64(roots[t + 1]) if t + 1 < n_trees else n_nodes
+        if before[hi] - before[lo] <= MASK_LEAVES:
+            for c in range(lo, hi):
+                if np.isnan(nodes[c].threshold):
+                    leaf_nodes[j] = c
+                    j += 1
+                else:
+                    right = c + np.int64(nodes[c].link & np.uint32(MAX_OFFSET - 1))
+                    first = before[c + 1] - before[lo]  # the left subtree is nodes c + 1 .. right - 1
+                    count = before[right] - before[c + 1]  # fewer than the tree's leaves, so at most 63
+                    left = ((np.uint64(1) << np.uint64(count)) - np.uint64(1)) << np.uint64(first)
+                    masks[k].bits = everything ^ left
+                    masks[k].threshold = nodes[c].threshold
+                    masks[k].feature = nodes[c].link >> np.uint32(OFFSET_BITS)
+                    k += 1
+        mask_start[t + 1] = k
+        leaf_start[t + 1] = j
+    return mask_start, masks[:k].copy(), leaf_start, leaf_nodes[:j].copy()
+
+
 @numba.njit(cache=True, parallel=True)
-def forest_predict_kernel(X, tail, roots, depths, nodes, value):
+def forest_predict_kernel(X, tail, roots, depths, nodes, value, mask_start, masks, leaf_start, leaf_nodes):
     """Mean and standard deviation over the trees of an averaging ensemble (random forest, extra trees).
 
     Parameters
@@ -129,6 +234,8 @@ def forest_predict_kernel(X, tail, roots, depths, nodes, value):
         Node table, see the module docstring.
     value : float64 (N,)
         Leaf values (any value at inner nodes).
+    mask_start, masks, leaf_start, leaf_nodes
+        The leaf-mask tables of the small trees (:func:`leaf_mask_kernel`).
 
     Returns
     -------
@@ -136,7 +243,7 @@ def forest_predict_kernel(X, tail, roots, depths, nodes, value):
         (sum over trees in order, starting from 0.0) / T, as scikit-learn's ``predict``.
     std : float64 (n,)
         Population standard deviation of the T tree predictions (two-pass: mean, then squared
-        deviations from it).
+        deviations from it, each summed in tree order).
     """
     n = X.shape[0]
     d = X.shape[1] + tail.shape[0]
@@ -147,30 +254,38 @@ def forest_predict_kernel(X, tail, roots, depths, nodes, value):
     for c in numba.prange(n_chunks):
         xt = np.empty((d, BLOCK), dtype=np.float32)
         cur = np.empty(BLOCK, dtype=np.uint32)
+        bits = np.empty(BLOCK, dtype=np.uint64)
         preds = np.empty((n_trees, BLOCK), dtype=np.float64)
+        total = np.empty(BLOCK, dtype=np.float64)
+        acc = np.empty(BLOCK, dtype=np.float64)
         for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), BLOCK):
             m = min(n, lo + BLOCK) - lo
             _load_block(X, tail, lo, m, xt)
             for t in range(n_trees):
-                _walk_block(xt, m, roots[t], depths[t], nodes, cur)
+                _tree_block(xt, m, t, roots, depths, nodes, mask_start, masks, leaf_start, leaf_nodes, bits, cur)
                 for i in range(m):
                     preds[t, i] = value[cur[i]]
             for i in range(m):
-                total = 0.0
-                for t in range(n_trees):
-                    total += preds[t, i]
-                mu = total / n_trees
-                acc = 0.0
-                for t in range(n_trees):
-                    dev = preds[t, i] - mu
-                    acc += dev * dev
-                mean[lo + i] = mu
-                std[lo + i] = np.sqrt(acc / n_trees)
+                total[i] = 0.0
+                acc[i] = 0.0
+            for t in range(n_trees):  # the rows side by side, each summed in tree order
+                for i in range(m):
+                    total[i] += preds[t, i]
+            for i in range(m):
+                total[i] = total[i] / n_trees
+            for t in range(n_trees):
+                for i in range(m):
+                    dev = preds[t, i] - total[i]
+                    acc[i] += dev * dev
+            for i in range(m):
+                mean[lo + i] = total[i]
+                std[lo + i] = np.sqrt(acc[i] / n_trees)
     return mean, std
 
 
 @numba.njit(cache=True, parallel=True)
-def boosting_predict_kernel(X, tail, roots, depths, nodes, value, init, learning_rate):
+def boosting_predict_kernel(X, tail, roots, depths, nodes, value, mask_start, masks, leaf_start, leaf_nodes, init,
+                            learning_rate):
     """Prediction of a gradient-boosting ensemble: init + sum over stages of learning_rate * tree(x),
     accumulated stage by stage as scikit-learn's ``predict_stages``.
 
@@ -189,13 +304,14 @@ def boosting_predict_kernel(X, tail, roots, depths, nodes, value, init, learning
     for c in numba.prange(n_chunks):
         xt = np.empty((d, BLOCK), dtype=np.float32)
         cur = np.empty(BLOCK, dtype=np.uint32)
+        bits = np.empty(BLOCK, dtype=np.uint64)
         for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), BLOCK):
             m = min(n, lo + BLOCK) - lo
             _load_block(X, tail, lo, m, xt)
             for i in range(m):
                 out[lo + i] = init
             for t in range(n_trees):
-                _walk_block(xt, m, roots[t], depths[t], nodes, cur)
+                _tree_block(xt, m, t, roots, depths, nodes, mask_start, masks, leaf_start, leaf_nodes, bits, cur)
                 for i in range(m):
                     out[lo + i] += learning_rate * value[cur[i]]
     return out

@@ -83,10 +83,10 @@ class FlatEnsemble:
         if X.ndim != 2 or X.shape[1] + len(tail) != self.n_features:
             given = f"shape {X.shape}" + (f" and {len(tail)} tail values" if len(tail) else "")
             raise ValueError(f"expected a 2-D feature matrix with {self.n_features} columns, got {given}")
-        roots, depths, nodes, value = self.node_table()
+        tables = (*self.node_table(), *self.leaf_masks())
         if self.kind == "average":
-            return _k.forest_predict_kernel(X, tail, roots, depths, nodes, value)
-        mean = _k.boosting_predict_kernel(X, tail, roots, depths, nodes, value, self.init, self.learning_rate)
+            return _k.forest_predict_kernel(X, tail, *tables)
+        mean = _k.boosting_predict_kernel(X, tail, *tables, self.init, self.learning_rate)
         return mean, np.zeros_like(mean)
 
     def packed(self) -> tuple[np.ndarray, np.ndarray]:
@@ -168,6 +168,25 @@ class FlatEnsemble:
             roots = np.ascontiguousarray(self.offset[:-1], dtype=np.uint32)
             cached = (roots, depths, nodes, np.ascontiguousarray(numbers[1][order]))
             object.__setattr__(self, "_node_table", cached)
+        return cached
+
+
+    def leaf_masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Leaf-mask tables of the trees with at most :data:`~magnetscreen.models.tree_kernels.MASK_LEAVES`
+        leaves, which the kernels evaluate one inner node at a time over a block of rows instead of walking
+        them (see :mod:`magnetscreen.models.tree_kernels`); derived from :meth:`node_table`, built once and
+        cached.
+
+        Returns
+        -------
+        mask_start, masks, leaf_start, leaf_nodes
+            See :func:`~magnetscreen.models.tree_kernels.leaf_mask_kernel`.
+        """
+        cached = self.__dict__.get("_leaf_masks")
+        if cached is None:
+            roots, _, nodes, _ = self.node_table()
+            cached = _k.leaf_mask_kernel(roots, nodes)
+            object.__setattr__(self, "_leaf_masks", cached)
         return cached
 
 

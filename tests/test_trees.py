@@ -385,3 +385,69 @@ def test_node_table_refuses_what_it_cannot_address(data):
     wide = FlatEnsemble(**{**flat.__dict__, "n_features": tree_kernels.MAX_FEATURES + 1})
     with pytest.raises(ValueError, match="257 features: the node table addresses at most 256"):
         wide.node_table()
+
+
+def _leaf_masks_python(flat):
+    """Leaf-mask tables by recursion over scikit-learn's arrays: per small tree, its leaves from left to right
+    and, per inner node in pre-order, every bit but those of its left subtree's leaves."""
+    _, _, nodes, _ = flat.node_table()
+    order = _preorder_python(flat)
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    tables = []
+    for t in range(flat.n_trees):
+        o = int(flat.offset[t])
+
+        def leaves(node, o=o):
+            if flat.left[o + node] == -1:
+                return [node]
+            return leaves(int(flat.left[o + node])) + leaves(int(flat.right[o + node]))
+
+        everything = leaves(0)
+        if len(everything) > tree_kernels.MASK_LEAVES:
+            tables.append(None)
+            continue
+        bit = {leaf: j for j, leaf in enumerate(everything)}
+        inner = []
+        for node in sorted((n for n in range(int(flat.offset[t + 1]) - o) if flat.left[o + n] != -1),
+                           key=lambda n: position[o + n]):
+            left = sum(1 << bit[leaf] for leaf in leaves(int(flat.left[o + node])))
+            inner.append(((2**64 - 1) ^ left, float32_floor(np.array([flat.threshold[o + node]]))[0],
+                          int(flat.feature[o + node])))
+        tables.append((inner, [int(position[o + leaf]) for leaf in everything]))
+    return tables
+
+
+@pytest.mark.parametrize("max_leaf_nodes", [None, 2, 63, 64, 65])
+def test_leaf_masks_equal_python_tables_and_sklearn(data, max_leaf_nodes):
+    """Trees of at most 64 leaves are evaluated by leaf masks, larger ones walked, in one ensemble (without a
+    leaf limit the forest on 24 % bootstrap samples has trees of 59 to 68 leaves, two of exactly 64 and five of
+    65): the tables equal a recursive construction, and predictions equal scikit-learn bitwise (rows on the
+    split thresholds included)."""
+    X, y, X_test = data
+    model = RandomForestRegressor(n_estimators=24, max_leaf_nodes=max_leaf_nodes, min_samples_leaf=1,
+                                  max_samples=0.24, random_state=8).fit(X, y)
+    flat = flatten(model)
+    mask_start, masks, leaf_start, leaf_nodes = flat.leaf_masks()
+    expected = _leaf_masks_python(flat)
+    small = [t for t in expected if t is not None]
+    assert small, "no small tree"
+    if max_leaf_nodes is None:
+        leaves = [e.tree_.n_leaves for e in model.estimators_]
+        assert 64 in leaves and 65 in leaves and len(small) == sum(n <= 64 for n in leaves)
+    for t, table in enumerate(expected):
+        got_masks = masks[mask_start[t]:mask_start[t + 1]]
+        got_leaves = leaf_nodes[leaf_start[t]:leaf_start[t + 1]]
+        if table is None:
+            assert len(got_masks) == 0 and len(got_leaves) == 0
+            continue
+        inner, leaves = table
+        assert got_leaves.tolist() == leaves
+        assert [(int(r["bits"]), r["threshold"], int(r["feature"])) for r in got_masks] == inner
+    rng = np.random.default_rng(9)
+    X_all = np.concatenate([X_test, _edge_rows(model, X, rng, 400).astype(np.float64)])
+    mean, spread = flat.predict(X_all)
+    assert np.array_equal(mean, model.predict(X_all))
+    per_tree = _walk_python(flat, X_all.astype(np.float32))
+    assert np.array_equal(mean, _python_mean(flat, per_tree))
+    np.testing.assert_allclose(spread, per_tree.std(axis=0), rtol=1e-12, atol=1e-14)

@@ -52,7 +52,7 @@ SCREENING_KERNELS: dict[str, tuple[str, ...]] = {
     "models.risk_kernels": ("composition_risk_kernel", "value_risk_cost_kernel", "element_set_code_kernel"),
     "models.surrogate_kernels": ("domain_distance_kernel",),
     "models.tree_kernels": ("forest_predict_kernel", "boosting_predict_kernel", "tree_depths_kernel",
-                            "preorder_kernel"),
+                            "preorder_kernel", "leaf_mask_kernel"),
     "screening.engine.ranking_kernels": ("dominance_kernel", "keyed_normals_kernel"),
 }
 
