@@ -34,11 +34,12 @@ A tree with at most :data:`MASK_LEAVES` leaves is not walked: its leaves are num
 subtree (:func:`leaf_mask_kernel`, records of :data:`MASK_DTYPE`). A row starts with every bit set and, for
 every inner node whose test fails (``x[feature] <= threshold`` false: the row would go right there), keeps
 only that node's bits. The leaf the walk reaches is then the lowest bit still set (the exit leaf of
-QuickScorer, Lucchese et al., SIGIR 2015, doi:10.1145/2766462.2767733): a false test on the walk's path
-clears the left subtree the walk did not enter, a false test off its path clears leaves left of it, and
-nothing clears the exit leaf, since every node whose left subtree holds it is passed to the left on that
-path and no other node's left subtree holds it. Every inner node is one test over all rows of a block
-(contiguous, so the processor does several rows at once) instead of one dependent step per level and row.
+QuickScorer, Lucchese et al., SIGIR 2015, doi:10.1145/2766462.2767733). Every leaf left of the walk's
+leaf lies in the left subtree of their lowest common ancestor, a node on the walk's path where the walk went
+right (its test failed), so its bit is cleared; the walk's leaf keeps its bit, since only the left subtrees
+of its ancestors hold it and the walk went left (the test held) at each of those. Every inner node is one
+test over all rows of a block (contiguous, so the processor does several rows at once) instead of one
+dependent step per level and row.
 
 Order of work
 -------------
