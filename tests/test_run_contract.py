@@ -123,7 +123,7 @@ def test_every_input_that_can_change_a_score_changes_the_resume_key(tmp_path, mo
 
 
 def _kill_after(monkeypatch, n: int):
-    import magnetscreen.screening.engine.backends as backends
+    import magnetscreen.screening.engine.merge as backends  # where the workers' tasks call score_chunk
 
     real = pipeline.score_chunk
     calls = {"n": 0}

@@ -105,7 +105,7 @@ def test_resume_after_a_kill_is_byte_identical(reference_run, tmp_path, monkeypa
             raise KeyboardInterrupt("simulated kill")
         return real(ctx, f, c, **kwargs)
 
-    import magnetscreen.screening.engine.backends as engine
+    import magnetscreen.screening.engine.merge as engine
 
     monkeypatch.setattr(engine, "score_chunk", dying)
     with pytest.raises(KeyboardInterrupt):
@@ -256,3 +256,95 @@ def test_reused_descriptor_buffer_leaves_no_trace_between_chunks():
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
             np.testing.assert_array_equal(after[name], value, err_msg=name)
             assert not np.shares_memory(after[name], buffer), name
+
+
+def test_group_tasks_cover_every_chunk_once_within_its_family():
+    from magnetscreen.screening.engine.loop import MAX_GROUP, group_tasks
+
+    assert group_tasks([16]) == [(0, k, 1) for k in range(16)]  # small runs: one chunk per task
+    assert group_tasks([100, 155]) == [(0, k, 1) for k in range(100)] + [(1, k, 1) for k in range(155)]
+    for counts in ([256], [300, 7], [1526], [5000, 3, 1200], [0, 400]):
+        tasks = group_tasks(counts)
+        size = max(1, min(MAX_GROUP, sum(counts) // 128))
+        assert size > 1 and len(tasks) >= 128
+        covered = [(f, first + j) for f, first, n in tasks for j in range(n)]
+        assert covered == [(f, k) for f, n in enumerate(counts) for k in range(n)]  # once each, in order
+        assert all(1 <= n <= size for _, _, n in tasks)
+        assert all(n == size or first + n == counts[f] for f, first, n in tasks)  # only a family's last is short
+
+
+def _grouped(size):
+    def tasks(n_chunks):
+        return [(i, k, min(size, n - k)) for i, n in enumerate(n_chunks) for k in range(0, n, size)]
+
+    return tasks
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tasks_of_several_chunks_give_identical_results(reference_run, tmp_path, monkeypatch, workers):
+    """Workers that score three (or seven) chunks and combine them before the main process merges give the
+    same bytes as one chunk per task."""
+    import magnetscreen.screening.engine.loop as loop
+
+    _, expected = reference_run
+    monkeypatch.setattr(loop, "group_tasks", _grouped(3 if workers == 1 else 7))
+    result = screen(small_config(tmp_path), out=tmp_path / "run", report=False, workers=workers)
+    got = result_bytes(tmp_path / "run")
+    for name in RESULTS:
+        assert got[name] == expected[name], name
+    assert result.manifest.timings.chunks == sum(p.n_chunks for p in loop.checked_plans(small_config(tmp_path)))
+
+
+def test_combine_equals_merging_chunk_by_chunk(tmp_path):
+    """The worker-side combine of a group, then the merge, keeps the same pool, explore pool and counts as the
+    merge of every chunk on its own (keep small, so that pruning removes rows)."""
+    from magnetscreen.screening.bench.measure import _context
+    from magnetscreen.screening.engine.merge import Merger, combine
+    from magnetscreen.screening.engine.pipeline import score_chunk
+
+    config = small_config(tmp_path, chunk_size=150, keep=3, shortlist_size=3)
+    ctx = _context(config)
+    plan = ctx.plan(0)
+    results = [score_chunk(ctx, 0, k) for k in range(plan.n_chunks)]
+    one = Merger(ctx.settings, [plan.family.name])
+    for r in results:
+        one.add(plan.family.name, r)
+    grouped = Merger(ctx.settings, [plan.family.name])
+    for k in range(0, len(results), 4):
+        grouped.add(plan.family.name, combine(ctx.settings, results[k:k + 4]))
+    assert sum(len(r.survivors["formula"]) for r in results) > len(one.pool["formula"]) > 0  # pruning removed rows
+    for a, b in ((one.pool, grouped.pool), (one.explore[plan.family.name], grouped.explore[plan.family.name])):
+        order_a, order_b = np.lexsort((a["candidate_index"],)), np.lexsort((b["candidate_index"],))
+        for col in a:
+            np.testing.assert_array_equal(a[col][order_a], b[col][order_b], err_msg=col)
+    assert one.counts == grouped.counts
+
+
+def test_resume_of_grouped_tasks_is_byte_identical(reference_run, tmp_path, monkeypatch):
+    """Killed in the middle of a task of three chunks: only whole tasks are saved, and the resumed run gives the
+    same bytes."""
+    import magnetscreen.screening.engine.loop as loop
+    import magnetscreen.screening.engine.merge as merge
+
+    _, expected = reference_run
+    monkeypatch.setattr(loop, "group_tasks", _grouped(3))
+    real = pipeline.score_chunk
+    calls = {"n": 0}
+
+    def dying(ctx, f, c, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 7:  # two tasks of three chunks done, the third killed in its second chunk
+            raise KeyboardInterrupt("simulated kill")
+        return real(ctx, f, c, **kwargs)
+
+    monkeypatch.setattr(merge, "score_chunk", dying)
+    with pytest.raises(KeyboardInterrupt):
+        screen(small_config(tmp_path), out=tmp_path / "run", report=False)
+    run = tmp_path / "run"
+    assert len(list((run / ".state").rglob("*.json"))) == 2
+    monkeypatch.setattr(merge, "score_chunk", real)
+    result = screen(small_config(tmp_path), out=run, report=False)
+    assert result.manifest.timings.chunks_resumed == 6
+    got = result_bytes(run)
+    for name in RESULTS:
+        assert got[name] == expected[name], name

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from magnetscreen.datasets.errors import ConfigError
 from magnetscreen.screening.engine.config import JOBQUEUE_KINDS, ClusterConfig
-from magnetscreen.screening.engine.pipeline import ChunkResult, Context, score_chunk
+from magnetscreen.screening.engine.merge import score_group
+from magnetscreen.screening.engine.pipeline import ChunkResult, Context
 from magnetscreen.screening.engine.workers import WorkerPlan, WorkersRequest, available_cores, plan_workers
 
 __all__ = ["Backend", "Usage", "run_tasks", "choose_backend", "check_backend"]
@@ -30,7 +31,8 @@ _WATCHDOG: dict[str, object] = {}
 #: Seconds between two looks at a Dask scheduler's worker list while chunks run.
 _CENSUS_INTERVAL_S = 2.0
 
-Task = tuple[int, int]
+#: A task: (family index, first chunk, number of chunks), scored and combined by one worker (:func:`score_group`).
+Task = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ def _worker_setup(threads: int) -> int:
 
 def _worker_task(ctx: Context, task: Task, threads: int) -> tuple[Task, ChunkResult, int]:
     applied = _worker_setup(threads)
-    return task, score_chunk(ctx, *task), applied
+    return task, score_group(ctx, *task), applied
 
 
 def _same(ctx: Context) -> Context:
@@ -189,13 +191,13 @@ def _same(ctx: Context) -> Context:
 
 
 def _dask_task(ctx: Context, task: Task, threads: int) -> tuple[Task, ChunkResult, int]:
-    """Score a chunk on a Dask worker, with ``threads`` numba threads (0: the worker's own thread count)."""
+    """Score a task's chunks on a Dask worker, with ``threads`` numba threads (0: the worker's own thread count)."""
     if threads <= 0:
         from distributed import get_worker
 
         threads = get_worker().state.nthreads
     applied = _set_threads(threads)
-    return task, score_chunk(ctx, *task), applied
+    return task, score_group(ctx, *task), applied
 
 
 def run_tasks(ctx: Context, tasks: list[Task], backend: Backend, usage: Usage | None = None,
@@ -205,7 +207,7 @@ def run_tasks(ctx: Context, tasks: list[Task], backend: Backend, usage: Usage | 
     Parameters
     ----------
     ctx : Context
-    tasks : list of (family index, chunk index)
+    tasks : list of (family index, first chunk, number of chunks)
     backend : Backend
     usage : Usage, optional
         Filled in with the workers and threads the chunks really ran on.
@@ -230,7 +232,7 @@ def run_tasks(ctx: Context, tasks: list[Task], backend: Backend, usage: Usage | 
 
 
 def _run_here(ctx: Context, tasks: list[Task], backend: Backend, usage: Usage) -> Iterator[tuple[Task, ChunkResult]]:
-    """Score the chunks in this process, with the plan's numba threads (the caller's count restored after)."""
+    """Score the tasks in this process, with the plan's numba threads (the caller's count restored after)."""
     import numba
 
     usage.workers = 1
@@ -238,7 +240,7 @@ def _run_here(ctx: Context, tasks: list[Task], backend: Backend, usage: Usage) -
     try:
         usage.ran_with(_set_threads(backend.threads_per_worker))
         for task in tasks:
-            yield task, score_chunk(ctx, *task)
+            yield task, score_group(ctx, *task)
     finally:
         numba.set_num_threads(previous)
 

@@ -3,10 +3,11 @@ ranked shortlist that does not depend on worker count, chunk size or input order
 
 What a run writes, and in which order, is the run contract (:mod:`magnetscreen.screening.engine.contract`):
 the manifest is written ``running`` first and ``complete`` last, after every other file, the report
-included. A run that is killed and restarted with the same command skips the chunks it finished and ends
-with byte-identical result files; the resume key is the hash of every resolved input that can change a
-score (:class:`~magnetscreen.screening.engine.contract.ResolvedInputs`), so a changed model file, family
-file, scenario file or data table starts a fresh state instead of mixing chunks.
+included. A run that is killed and restarted with the same command skips the tasks it finished (one or a
+few chunks each: :func:`group_tasks`) and ends with byte-identical result files; the resume key is the hash
+of every resolved input that can change a score
+(:class:`~magnetscreen.screening.engine.contract.ResolvedInputs`), so a changed model file, family file,
+scenario file or data table starts a fresh state instead of mixing chunks.
 """
 
 from __future__ import annotations
@@ -441,6 +442,25 @@ def screen(config: RunConfig, *, out: str | Path | None = None, workers: Workers
             raise
 
 
+#: Most chunks a task holds (see :func:`group_tasks`).
+MAX_GROUP = 8
+
+
+def group_tasks(n_chunks: list[int]) -> list[tuple[int, int, int]]:
+    """The tasks of a run: (family index, first chunk, number of chunks), consecutive chunks of one family.
+
+    A worker scores a task's chunks and combines their survivors and explore candidates before it returns
+    (:func:`~magnetscreen.screening.engine.merge.score_group`), so the main process merges, and saves as resume
+    state, one result per task instead of one per chunk. Runs of fewer than 256 chunks keep one chunk per task (the
+    tasks stay small and many, for load balance and resume); larger runs take ``total // 128`` chunks per task, at
+    most :data:`MAX_GROUP`: at least 128 tasks in every run. The grouping depends on the chunk counts alone, not on
+    the workers, so a run resumed with another worker count finds its finished tasks; the results do not depend on
+    it (the pruning lemma).
+    """
+    size = max(1, min(MAX_GROUP, sum(n_chunks) // 128))
+    return [(i, k, min(size, n - k)) for i, n in enumerate(n_chunks) for k in range(0, n, size)]
+
+
 def _log(quiet: bool) -> Callable[[str], None]:
     def log(line: str) -> None:
         if not quiet:
@@ -453,7 +473,7 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
          workers: WorkersRequest, scenario, started: float, quiet: bool, finalize: Finalizer | None
          ) -> ScreeningResult:
     s = config.screen
-    tasks = [(i, k) for i, p in enumerate(plans) for k in range(p.n_chunks)]
+    tasks = group_tasks([p.n_chunks for p in plans])
     merger = Merger(s, [f.name for f in config.families])
     todo = []
     resumed = 0
@@ -463,13 +483,15 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
             todo.append(task)
         else:
             merger.add(config.families[task[0]].name, result)
-            resumed += 1
+            resumed += task[2]
 
-    def size(task: tuple[int, int]) -> int:
-        return min(plans[task[0]].total, (task[1] + 1) * config.chunk_size) - task[1] * config.chunk_size
+    def size(task: tuple[int, int, int]) -> int:
+        family, first, count = task
+        return min(plans[family].total, (first + count) * config.chunk_size) - first * config.chunk_size
 
     log = _log(quiet)
-    backend = choose_backend(workers, config.cluster, chunks=len(todo), candidates=sum(size(t) for t in todo))
+    backend = choose_backend(workers, config.cluster, chunks=sum(t[2] for t in todo),
+                             candidates=sum(size(t) for t in todo))
     log(backend.describe())
     usage = Usage()
     bar = _progress(sum(p.total for p in plans), quiet)
@@ -510,7 +532,7 @@ def _run(config: RunConfig, folder: c.RunFolder, manifest: c.Manifest, ctx: Cont
                "references": "references.parquet", "supply": "supply.json"}
     if s.write_all:
         outputs["candidates"] = "candidates/"
-    timings = c.Timings(total_s=time.perf_counter() - started, loop_s=loop_s, chunks=len(tasks),
+    timings = c.Timings(total_s=time.perf_counter() - started, loop_s=loop_s, chunks=sum(t[2] for t in tasks),
                         chunks_resumed=resumed,
                         candidates_per_s=counts.enumerated / loop_s if loop_s > 0 else None, backend=backend.kind,
                         workers=usage.workers or backend.workers,

@@ -1,8 +1,9 @@
-"""Resume state: one set of files per finished chunk, in a folder named by the run's resume key.
+"""Resume state: one set of files per finished task (one or more consecutive chunks of a family), in a folder
+named by the run's resume key.
 
-A chunk's survivors and explore candidates are written as Parquet and its counts as JSON, the JSON last:
-its presence marks the chunk as done. A run restarted with the same resolved inputs (same resume key)
-skips the finished chunks; any change of an input gives another key and a fresh state.
+A task's survivors and explore candidates are written as Parquet and its counts as JSON, the JSON last:
+its presence marks the task as done. A run restarted with the same resolved inputs (same resume key)
+skips the finished tasks; any change of an input gives another key and a fresh state.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _column(values: np.ndarray, name: str) -> np.ndarray:
 
 
 class ChunkState:
-    """The finished chunks of one resume key under ``folder``."""
+    """The finished tasks of one resume key under ``folder``."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -44,10 +45,11 @@ class ChunkState:
                     shutil.rmtree(other, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def _base(self, task: tuple[int, int]) -> Path:
-        return self.folder / f"f{task[0]:03d}-c{task[1]:06d}"
+    def _base(self, task: tuple[int, int, int]) -> Path:
+        family, first, count = task
+        return self.folder / f"f{family:03d}-c{first:06d}-n{count:03d}"
 
-    def save(self, task: tuple[int, int], result: ChunkResult) -> None:
+    def save(self, task: tuple[int, int, int], result: ChunkResult) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -58,7 +60,7 @@ class ChunkState:
         with atomic_path(base.with_suffix(".json")) as tmp:  # written last: marks the task as done
             tmp.write_text(json.dumps(result.counts, sort_keys=True), encoding="utf-8")
 
-    def load(self, task: tuple[int, int]) -> ChunkResult | None:
+    def load(self, task: tuple[int, int, int]) -> ChunkResult | None:
         """The saved result of ``task``, or None if it did not finish."""
         import pyarrow.parquet as pq
 
