@@ -94,29 +94,45 @@ def test_dask_local_cluster_gives_identical_results(reference_run, tmp_path):
         assert got[name] == expected[name], name
 
 
-def test_resume_after_a_kill_is_byte_identical(reference_run, tmp_path, monkeypatch):
-    _, expected = reference_run
+def _killed_after(monkeypatch, tmp_path, n: int):
+    """Run small_config with score_chunk (as the tasks call it) raising KeyboardInterrupt on its call n + 1; then
+    restore it. Returns the run folder."""
+    import magnetscreen.screening.engine.merge as engine
+
     real = pipeline.score_chunk
     calls = {"n": 0}
 
     def dying(ctx, f, c, **kwargs):
         calls["n"] += 1
-        if calls["n"] > 3:
+        if calls["n"] > n:
             raise KeyboardInterrupt("simulated kill")
         return real(ctx, f, c, **kwargs)
-
-    import magnetscreen.screening.engine.merge as engine
 
     monkeypatch.setattr(engine, "score_chunk", dying)
     with pytest.raises(KeyboardInterrupt):
         screen(small_config(tmp_path), out=tmp_path / "run", report=False)
-    run = tmp_path / "run"
+    monkeypatch.setattr(engine, "score_chunk", real)
+    return tmp_path / "run"
+
+
+@pytest.mark.parametrize("group, kill_after, saved, resumed", [
+    (1, 3, 3, 3),  # one chunk per task (runs under 256 chunks)
+    (3, 7, 2, 6),  # tasks of three chunks: two done, the third killed in its second chunk
+])
+def test_resume_after_a_kill_is_byte_identical(reference_run, tmp_path, monkeypatch, group, kill_after, saved,
+                                               resumed):
+    """Only whole tasks are saved, nothing looks complete, and the resumed run gives the same bytes."""
+    import magnetscreen.screening.engine.loop as loop
+
+    _, expected = reference_run
+    if group > 1:
+        monkeypatch.setattr(loop, "group_tasks", _grouped(group))
+    run = _killed_after(monkeypatch, tmp_path, kill_after)
     assert json.loads((run / "manifest.json").read_text())["status"] == "running"
     assert not any((run / name).exists() for name in RESULT_FILES)  # nothing looks complete
-    assert len(list((run / ".state").rglob("*.json"))) == 3
-    monkeypatch.setattr(engine, "score_chunk", real)
+    assert len(list((run / ".state").rglob("*.json"))) == saved
     result = screen(small_config(tmp_path), out=run, report=False)
-    assert result.manifest.timings.chunks_resumed == 3
+    assert result.manifest.timings.chunks_resumed == resumed
     got = result_bytes(run)
     for name in RESULTS:
         assert got[name] == expected[name], name
@@ -318,33 +334,3 @@ def test_combine_equals_merging_chunk_by_chunk(tmp_path):
         for col in a:
             np.testing.assert_array_equal(a[col][order_a], b[col][order_b], err_msg=col)
     assert one.counts == grouped.counts
-
-
-def test_resume_of_grouped_tasks_is_byte_identical(reference_run, tmp_path, monkeypatch):
-    """Killed in the middle of a task of three chunks: only whole tasks are saved, and the resumed run gives the
-    same bytes."""
-    import magnetscreen.screening.engine.loop as loop
-    import magnetscreen.screening.engine.merge as merge
-
-    _, expected = reference_run
-    monkeypatch.setattr(loop, "group_tasks", _grouped(3))
-    real = pipeline.score_chunk
-    calls = {"n": 0}
-
-    def dying(ctx, f, c, **kwargs):
-        calls["n"] += 1
-        if calls["n"] > 7:  # two tasks of three chunks done, the third killed in its second chunk
-            raise KeyboardInterrupt("simulated kill")
-        return real(ctx, f, c, **kwargs)
-
-    monkeypatch.setattr(merge, "score_chunk", dying)
-    with pytest.raises(KeyboardInterrupt):
-        screen(small_config(tmp_path), out=tmp_path / "run", report=False)
-    run = tmp_path / "run"
-    assert len(list((run / ".state").rglob("*.json"))) == 2
-    monkeypatch.setattr(merge, "score_chunk", real)
-    result = screen(small_config(tmp_path), out=run, report=False)
-    assert result.manifest.timings.chunks_resumed == 6
-    got = result_bytes(run)
-    for name in RESULTS:
-        assert got[name] == expected[name], name
