@@ -327,7 +327,7 @@ def test_combine_equals_merging_chunk_by_chunk(tmp_path):
         one.add(plan.family.name, r)
     grouped = Merger(ctx.settings, [plan.family.name])
     for k in range(0, len(results), 4):
-        grouped.add(plan.family.name, combine(ctx.settings, results[k:k + 4]))
+        grouped.add(plan.family.name, combine(ctx.settings, plan.family.name, results[k:k + 4]))
     assert sum(len(r.survivors["formula"]) for r in results) > len(one.pool["formula"]) > 0  # pruning removed rows
     for a, b in ((one.pool, grouped.pool), (one.explore[plan.family.name], grouped.explore[plan.family.name])):
         order_a, order_b = np.lexsort((a["candidate_index"],)), np.lexsort((b["candidate_index"],))

@@ -33,34 +33,6 @@ def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
 
 
-def combine(settings: ScreenSettings, results: list[ChunkResult]) -> ChunkResult:
-    """One result for several chunks of one family, as the :class:`Merger` would hold it after them: the survivors
-    pruned together (rows dominated by ``keep`` others among them can never come back, by the pruning lemma of
-    :mod:`magnetscreen.screening.engine.ranking`), the explore candidates cut to the best ``explore_size +
-    shortlist_size`` by :func:`explore_order` (the best of a union are among the best of its parts), the counts
-    summed."""
-    if len(results) == 1:
-        return results[0]
-    survivors = concat([r.survivors for r in results])
-    if len(survivors["formula"]):
-        survivors = take(survivors, np.where(prune(survivors, settings.keep, Objectives.of(settings)))[0])
-    explore = concat([r.explore for r in results])
-    explore = take(explore, explore_order(explore)[: settings.explore_size + settings.shortlist_size])
-    counts: dict = {"composition_ok": 0, "passed": 0, "in_domain": 0, "removed_by": {}}
-    for r in results:
-        for key in ("composition_ok", "passed", "in_domain"):
-            counts[key] += r.counts[key]
-        for name, n in r.counts["removed_by"].items():
-            counts["removed_by"][name] = counts["removed_by"].get(name, 0) + n
-    return ChunkResult(survivors, explore, counts)
-
-
-def score_group(ctx: Context, family_index: int, first: int, count: int) -> ChunkResult:
-    """Score chunks ``first .. first + count - 1`` of a family and :func:`combine` them: the first level of the
-    merge runs where the chunks are scored (a worker), so the main process merges one result per group."""
-    return combine(ctx.settings, [score_chunk(ctx, family_index, k) for k in range(first, first + count)])
-
-
 class Merger:
     """Keeps, across chunks, the candidates that can still reach the top ``keep`` and the explore pools.
 
@@ -115,6 +87,27 @@ class Merger:
         for name, n in result.counts["removed_by"].items():
             counts["removed_by"][name] = counts["removed_by"].get(name, 0) + n
         self.done += 1
+
+
+def combine(settings: ScreenSettings, family: str, results: list[ChunkResult]) -> ChunkResult:
+    """One result for several chunks of one family: what a :class:`Merger` holds after them (the survivors pruned
+    together, the explore candidates cut to what the explore pool keeps, the counts summed). Merging it later
+    gives the same pools as merging the chunks one by one: rows dominated by ``keep`` others can never come back
+    (the pruning lemma of :mod:`magnetscreen.screening.engine.ranking`), and the best of a union are among the
+    best of its parts."""
+    if len(results) == 1:
+        return results[0]
+    merger = Merger(settings, [family])
+    for result in results:
+        merger.add(family, result)
+    return ChunkResult(merger.pool, merger.explore[family], merger.counts[family])
+
+
+def score_group(ctx: Context, family_index: int, first: int, count: int) -> ChunkResult:
+    """Score chunks ``first .. first + count - 1`` of a family and :func:`combine` them: the first level of the
+    merge runs where the chunks are scored (a worker), so the main process merges one result per group."""
+    results = [score_chunk(ctx, family_index, k) for k in range(first, first + count)]
+    return combine(ctx.settings, ctx.plan(family_index).family.name, results)
 
 
 def explore_list(explore: dict[str, dict[str, np.ndarray]], shortlisted: set[tuple[str, int]],
